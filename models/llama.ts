@@ -1,0 +1,286 @@
+/**
+ * The Llama-family decoder (llama, mistral, qwen2): the model, its run state (every buffer
+ * allocated up front), and `forward()`, written once for both backends.
+ *
+ * A forward call processes `rows` tokens. Each row carries its own sequence slot (its KV cache
+ * row block) and position, so prefill (many rows of one sequence), decode (one row per sequence)
+ * and batches of sequences with different lengths are the same code: attention reads a row's own
+ * slot up to its own position, so nothing is padded and nothing sliced.
+ */
+import { DsteerError } from '../engine/errors.js';
+import type { Kernels, SteerBufs } from '../kernels/backend.js';
+import { buildRopeTables } from '../kernels/rope.ref.js';
+import type { ModelConfig } from './config.js';
+import { allHookNames, checkHookName, hookName, type HookPoint } from './hooks.js';
+import type { ModelWeights } from './weights.js';
+
+export interface Model<F = unknown, I = unknown> {
+  /** Shown in messages: the model folder. */
+  name: string;
+  cfg: ModelConfig;
+  weights: ModelWeights<F>;
+  k: Kernels<F, I>;
+}
+
+/** Capacity of a run state. */
+export interface RunShape {
+  /** Most token rows in one forward. */
+  maxRows: number;
+  /** Most rows whose logits one forward computes. */
+  maxOut: number;
+  /** Number of sequences that can hold a KV cache at once. */
+  nSlots: number;
+  /** Longest sequence (prompt + generated), at most the model's context. */
+  maxSeq: number;
+}
+
+/** Steering vectors resident on the backend (see models/plan in steering/, hooks.ts for sites). */
+export interface ResidentSteering<F, I> {
+  /** Hook names of the steered sites, index j of the alpha columns. */
+  sites: string[];
+  /** For block l: j of its resid_mid site at [2l], of its resid_post site at [2l + 1], or -1. */
+  siteIndex: Int32Array;
+  nVec: number;
+  /** One reusable argument object per site (the buffers are fixed; only data changes). */
+  args: SteerBufs<F, I>[];
+  alpha: F; // [maxRows, nSites]
+  vec: I; // [maxRows]
+  from: I; // [maxRows]
+}
+
+export interface RunState<F = unknown, I = unknown> {
+  shape: RunShape;
+  x: F; // [maxRows, dim] the residual stream
+  xb: F; // [maxRows, dim] normed input / branch output
+  q: F; // [maxRows, nHeads * headDim]
+  kx: F; // [maxRows, nKvHeads * headDim]
+  vx: F; // [maxRows, nKvHeads * headDim]
+  att: F; // [maxRows, nHeads * headDim]
+  hb: F; // [maxRows, hiddenDim]
+  hb2: F; // [maxRows, hiddenDim]
+  xo: F; // [maxOut, dim] rows that need logits
+  logits: F; // [maxOut, vocab]
+  ids: I; // [maxRows]
+  pos: I; // [maxRows]
+  slot: I; // [maxRows]
+  outIdx: I; // [maxOut]
+  kCache: F[]; // per layer [nSlots, maxSeq, nKvHeads * headDim]
+  vCache: F[]; // per layer [nSlots, maxSeq, nKvHeads * headDim]
+  cos: F; // [maxSeq, headDim / 2]
+  sin: F; // [maxSeq, headDim / 2]
+  steer: ResidentSteering<F, I> | null;
+  capture: CaptureState<F, I> | null;
+}
+
+/** Hooks being captured: for hook slot i, rows capIdx[0..nRows) land at buf[i, 0..nRows, :]. */
+export interface CaptureState<F, I> {
+  hooks: string[];
+  /** For block l and site s (0 pre, 1 mid, 2 post): the capture slot at [3l + s], or -1; final norm at [3 nLayers]. */
+  at: Int32Array;
+  maxRows: number;
+  buf: F; // [hooks, maxRows, dim]
+  idx: I; // [maxRows] batch rows to capture
+  normed: F | null; // [maxRows, dim] final-norm scratch, only when ln_final is captured
+}
+
+/** One forward's rows (host arrays; uploaded by forward). */
+export interface Batch {
+  rows: number;
+  ids: Int32Array; // [rows] token ids
+  pos: Int32Array; // [rows] position in the row's sequence
+  slot: Int32Array; // [rows] the row's sequence slot
+  outRows: Int32Array; // rows whose logits are computed, in output order (length <= maxOut)
+  /** Per-row steering (needs state.steer): alpha [rows, nSites], vector index and first steered position per row. */
+  steer?: { alpha: Float32Array; vec: Int32Array; from: Int32Array };
+  /** Batch rows to capture at the state's capture hooks (needs state.capture). */
+  captureRows?: Int32Array;
+}
+
+/** Allocates every buffer a forward needs, once. */
+export function createRunState<F, I>(m: Model<F, I>, shape: RunShape): RunState<F, I> {
+  const { cfg, k } = m;
+  if (shape.maxSeq > cfg.maxContext) {
+    throw new DsteerError(`${m.name}: a sequence of ${shape.maxSeq} tokens exceeds the model's context of ${cfg.maxContext} tokens`);
+  }
+  const qDim = cfg.nHeads * cfg.headDim;
+  const kvDim = cfg.nKvHeads * cfg.headDim;
+  const R = shape.maxRows;
+  const rope = buildRopeTables(cfg.headDim, cfg.ropeTheta, cfg.ropeScaling, shape.maxSeq);
+  const cache = (): F[] => Array.from({ length: cfg.nLayers }, () => k.allocF32(shape.nSlots * shape.maxSeq * kvDim));
+  return {
+    shape,
+    x: k.allocF32(R * cfg.dim),
+    xb: k.allocF32(R * cfg.dim),
+    q: k.allocF32(R * qDim),
+    kx: k.allocF32(R * kvDim),
+    vx: k.allocF32(R * kvDim),
+    att: k.allocF32(R * qDim),
+    hb: k.allocF32(R * cfg.hiddenDim),
+    hb2: k.allocF32(R * cfg.hiddenDim),
+    xo: k.allocF32(shape.maxOut * cfg.dim),
+    logits: k.allocF32(shape.maxOut * cfg.vocabSize),
+    ids: k.allocI32(R),
+    pos: k.allocI32(R),
+    slot: k.allocI32(R),
+    outIdx: k.allocI32(shape.maxOut),
+    kCache: cache(),
+    vCache: cache(),
+    cos: k.adoptF32(rope.cos),
+    sin: k.adoptF32(rope.sin),
+    steer: null,
+    capture: null,
+  };
+}
+
+/**
+ * Makes steering vectors resident: `vectors` is [nVec, sites.length, dim] (vector v's value at
+ * site j is row v * nSites + j). Sites are hook names at resid_mid or resid_post.
+ */
+export function setSteering<F, I>(m: Model<F, I>, s: RunState<F, I>, sites: string[], vectors: Float32Array, preserveNorm: boolean): void {
+  const { cfg, k } = m;
+  const nSites = sites.length;
+  if (nSites === 0 || vectors.length === 0 || vectors.length % (nSites * cfg.dim) !== 0) {
+    throw new Error(`steering vectors of length ${vectors.length} do not fit ${nSites} sites of width ${cfg.dim}`);
+  }
+  const siteIndex = new Int32Array(2 * cfg.nLayers).fill(-1);
+  sites.forEach((name, j) => {
+    const p = checkHookName(name, cfg.nLayers, 'steering site');
+    if (p.site !== 'resid_mid' && p.site !== 'resid_post') throw new DsteerError(`steering site "${name}": only hook_resid_mid and hook_resid_post can be steered`);
+    const at = 2 * p.layer + (p.site === 'resid_mid' ? 0 : 1);
+    if (siteIndex[at] !== -1) throw new DsteerError(`steering site "${name}" is listed twice`);
+    siteIndex[at] = j;
+  });
+  const R = s.shape.maxRows;
+  const vecBuf = k.adoptF32(vectors.slice(), 'steering vectors');
+  const alpha = k.allocF32(R * nSites);
+  const vec = k.allocI32(R);
+  const from = k.allocI32(R);
+  const args = sites.map((_, j) => ({ vectors: vecBuf, nSites, site: j, alpha, vec, from, pos: s.pos, preserveNorm }));
+  s.steer = { sites: [...sites], siteIndex, nVec: vectors.length / (nSites * cfg.dim), args, alpha, vec, from };
+}
+
+/** Chooses hooks to capture (`all` or names) for up to `maxRows` rows per forward. */
+export function setCapture<F, I>(m: Model<F, I>, s: RunState<F, I>, hooks: string[] | 'all', maxRows: number): string[] {
+  const { cfg, k } = m;
+  const names = hooks === 'all' ? allHookNames(cfg.nLayers) : hooks;
+  const points: HookPoint[] = names.map((n) => checkHookName(n, cfg.nLayers, '--hooks'));
+  const at = new Int32Array(3 * cfg.nLayers + 1).fill(-1);
+  const canonical = points.map(hookName);
+  points.forEach((p, i) => {
+    const idx = p.site === 'final_norm' ? 3 * cfg.nLayers : 3 * p.layer + ['resid_pre', 'resid_mid', 'resid_post'].indexOf(p.site);
+    if (at[idx] !== -1) throw new DsteerError(`--hooks: "${canonical[i]}" is listed twice`);
+    at[idx] = i;
+  });
+  const wantsFinal = at[3 * cfg.nLayers] !== -1;
+  s.capture = {
+    hooks: canonical,
+    at,
+    maxRows,
+    buf: k.allocF32(names.length * maxRows * cfg.dim),
+    idx: k.allocI32(maxRows),
+    normed: wantsFinal ? k.allocF32(s.shape.maxRows * cfg.dim) : null,
+  };
+  return canonical;
+}
+
+/** Reads the captures of the last forward: hook name -> [nRows, dim]. */
+export async function readCaptures<F, I>(m: Model<F, I>, s: RunState<F, I>, nRows: number): Promise<Map<string, Float32Array>> {
+  const c = s.capture;
+  if (c === null) return new Map();
+  const dim = m.cfg.dim;
+  const all = await m.k.readF32(c.buf, c.hooks.length * c.maxRows * dim);
+  return new Map(c.hooks.map((h, i) => [h, all.slice(i * c.maxRows * dim, (i * c.maxRows + nRows) * dim)]));
+}
+
+function captureAt<F, I>(m: Model<F, I>, s: RunState<F, I>, at: number, src: F, n: number): void {
+  const c = s.capture!;
+  const i = c.at[at]!;
+  if (i < 0) return;
+  const dim = m.cfg.dim;
+  m.k.gatherRows(m.k.viewF32(c.buf, i * c.maxRows * dim, c.maxRows * dim), src, c.idx, n, dim);
+}
+
+function steerAt<F, I>(s: RunState<F, I>, l: number, mid: boolean, steered: boolean): SteerBufs<F, I> | null {
+  if (!steered) return null;
+  const j = s.steer!.siteIndex[2 * l + (mid ? 0 : 1)]!;
+  return j < 0 ? null : s.steer!.args[j]!;
+}
+
+function checkBatch<F, I>(m: Model<F, I>, s: RunState<F, I>, b: Batch): void {
+  const { maxRows, maxOut, maxSeq, nSlots } = s.shape;
+  if (b.rows < 1 || b.rows > maxRows) throw new Error(`batch of ${b.rows} rows; this run state holds 1..${maxRows}`);
+  if (b.outRows.length > maxOut) throw new Error(`${b.outRows.length} logit rows requested; this run state holds ${maxOut}`);
+  for (let r = 0; r < b.rows; r++) {
+    if (b.pos[r]! < 0 || b.pos[r]! >= maxSeq) throw new DsteerError(`position ${b.pos[r]} exceeds this run's maximum sequence length of ${maxSeq} tokens`);
+    if (b.slot[r]! < 0 || b.slot[r]! >= nSlots) throw new Error(`row ${r}: slot ${b.slot[r]} outside 0..${nSlots - 1}`);
+    if (b.ids[r]! < 0 || b.ids[r]! >= m.cfg.vocabSize) throw new DsteerError(`token id ${b.ids[r]} is outside the vocabulary (0..${m.cfg.vocabSize - 1})`);
+  }
+  if (b.steer && !s.steer) throw new Error('batch carries steering but no steering vectors are resident');
+  const nCap = b.captureRows?.length ?? 0;
+  if (nCap > 0 && (!s.capture || nCap > s.capture.maxRows)) throw new Error('batch captures rows but no capture state fits them');
+}
+
+/**
+ * Runs the model on one batch of rows; logits of `b.outRows` land in `s.logits` [outRows, vocab],
+ * captures in `s.capture.buf`. Records work on the backend; read results with readF32/readCaptures.
+ */
+export function forward<F, I>(m: Model<F, I>, s: RunState<F, I>, b: Batch): void {
+  checkBatch(m, s, b);
+  const { cfg: c, weights: w, k: K } = m;
+  const R = b.rows;
+  const nOut = b.outRows.length;
+  const nCap = b.captureRows?.length ?? 0;
+  const { dim, nHeads, nKvHeads, headDim, hiddenDim, vocabSize, normEps: eps } = c;
+  const qDim = nHeads * headDim;
+  const kvDim = nKvHeads * headDim;
+  const maxSeq = s.shape.maxSeq;
+  const steered = b.steer !== undefined;
+  const cap = nCap > 0;
+
+  // per-row metadata
+  K.writeI32(s.ids, b.ids.subarray(0, R));
+  K.writeI32(s.pos, b.pos.subarray(0, R));
+  K.writeI32(s.slot, b.slot.subarray(0, R));
+  K.writeI32(s.outIdx, b.outRows);
+  if (steered) {
+    K.writeF32(s.steer!.alpha, b.steer!.alpha.subarray(0, R * s.steer!.sites.length));
+    K.writeI32(s.steer!.vec, b.steer!.vec.subarray(0, R));
+    K.writeI32(s.steer!.from, b.steer!.from.subarray(0, R));
+  }
+  if (cap) K.writeI32(s.capture!.idx, b.captureRows!);
+
+  K.embedding(s.x, w.embed, s.ids, R, dim); //                                  x [R, dim]
+  if (cap) captureAt(m, s, 0, s.x, nCap); //                                     blocks.0.hook_resid_pre
+  for (let l = 0; l < c.nLayers; l++) {
+    const L = w.layers[l]!;
+    // attention block
+    K.rmsnorm(s.xb, s.x, L.attnNorm, R, dim, eps); //                            xb [R, dim]
+    K.linear(s.q, s.xb, L.wq, L.bq, R, dim, qDim); //                            q  [R, nHeads*headDim]
+    K.linear(s.kx, s.xb, L.wk, L.bk, R, dim, kvDim); //                          kx [R, nKv*headDim]
+    K.linear(s.vx, s.xb, L.wv, L.bv, R, dim, kvDim); //                          vx [R, nKv*headDim]
+    K.rope(s.q, s.pos, s.cos, s.sin, R, nHeads, headDim); //                     rotate q at each row's position
+    K.rope(s.kx, s.pos, s.cos, s.sin, R, nKvHeads, headDim); //                  rotate k likewise
+    K.kvAppend(s.kCache[l]!, s.vCache[l]!, s.kx, s.vx, s.slot, s.pos, R, kvDim, maxSeq); // cache[slot, pos] = k, v
+    K.attention(s.att, s.q, s.kCache[l]!, s.vCache[l]!, s.slot, s.pos, R, nHeads, nKvHeads, headDim, maxSeq); // att [R, qDim]
+    K.linear(s.xb, s.att, L.wo, L.bo, R, qDim, dim); //                          xb [R, dim] attention output
+    K.residualAdd(s.x, s.xb, R, dim, steerAt(s, l, true, steered)); //           x += attn (+ steering at resid_mid)
+    if (cap) captureAt(m, s, 3 * l + 1, s.x, nCap); //                           blocks.l.hook_resid_mid
+    // MLP block
+    K.rmsnorm(s.xb, s.x, L.mlpNorm, R, dim, eps); //                             xb [R, dim]
+    K.linear(s.hb, s.xb, L.wGate, null, R, dim, hiddenDim); //                   hb  [R, hidden] gate
+    K.linear(s.hb2, s.xb, L.wUp, null, R, dim, hiddenDim); //                    hb2 [R, hidden] up
+    K.swiglu(s.hb, s.hb, s.hb2, R * hiddenDim); //                               hb = silu(gate) * up
+    K.linear(s.xb, s.hb, L.wDown, null, R, hiddenDim, dim); //                   xb [R, dim] MLP output
+    K.residualAdd(s.x, s.xb, R, dim, steerAt(s, l, false, steered)); //          x += mlp (+ steering at resid_post)
+    if (cap) captureAt(m, s, 3 * l + 2, s.x, nCap); //                           blocks.l.hook_resid_post
+    if (cap && l + 1 < c.nLayers) captureAt(m, s, 3 * (l + 1), s.x, nCap); //   blocks.l+1.hook_resid_pre (same values)
+  }
+  if (cap && s.capture!.normed !== null) {
+    K.rmsnorm(s.capture!.normed, s.x, w.finalNorm, R, dim, eps); //             final norm of every row, only for ln_final capture
+    captureAt(m, s, 3 * c.nLayers, s.capture!.normed, nCap); //                  ln_final.hook_normalized
+  }
+  if (nOut === 0) return;
+  K.gatherRows(s.xo, s.x, s.outIdx, nOut, dim); //                               xo [nOut, dim] rows that need logits
+  K.rmsnorm(s.xo, s.xo, w.finalNorm, nOut, dim, eps); //                         final norm
+  K.linear(s.logits, s.xo, w.lmHead, null, nOut, dim, vocabSize); //             logits [nOut, vocab]
+}
