@@ -1,0 +1,91 @@
+/**
+ * The `dsteer` command line: argument parsing and usage text, then library calls. Every user error
+ * is one line on stderr and a non-zero exit (1 = bad input or data, 2 = bad usage); stack traces
+ * only with DEBUG=1.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DsteerError } from '../engine/errors.js';
+import { runGenerate } from './generate.js';
+import { runInspect } from './inspect.js';
+
+const VERSION = '0.1.0';
+
+function promptOptions(c: Command): Command {
+  return c
+    .option('--prompt <text>', 'plain text, encoded as Hugging Face tokenizer(text) does (BOS per the tokenizer)')
+    .option('--chat <text>', 'one user message, rendered with the model\'s chat template and a generation prompt')
+    .option('--ids <ids>', 'token ids, comma-separated, used verbatim (e.g. 1,5,9)');
+}
+
+function steerOptions(c: Command): Command {
+  return c
+    .option('--vector <file>', 'steering vector file (safetensors, one tensor per hook name)')
+    .option('--lambda <x>', 'steering strength: one value, or one per layer (comma-separated; negative values allowed)')
+    .option('--layers <list>', 'layers to steer at hook_resid_post, e.g. 27,28 (default: every vector in the file)')
+    .option('--preserve-norm', 'rescale each steered row to its norm before steering', false)
+    .addOption(new Option('--steer-positions <which>', 'steer every position or generated tokens only').choices(['all', 'generated']).default('all'));
+}
+
+function commonOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--device <device>', 'backend: auto picks a hardware GPU when one exists (WebGPU is not in this version yet), else the CPU').choices(['auto', 'cpu', 'webgpu']).default('auto'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('dsteer')
+    .description('A TypeScript transformer engine with residual-stream steering (D-STEER: DPO as a steering vector).')
+    .version(VERSION)
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (str, write) => write(`dsteer: ${str.replace(/^error: /, 'error: ').trim()}\n`) })
+    .exitOverride();
+
+  const gen = program
+    .command('generate')
+    .description('generate a continuation of a prompt (greedy by default), optionally steered')
+    .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
+    .option('--max-new-tokens <n>', 'most tokens to generate', '128')
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy', '0')
+    .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', '1')
+    .option('--seed <s>', 'seed of the sampling stream', '0');
+  promptOptions(gen);
+  steerOptions(gen);
+  commonOptions(gen).action(async (opts) => runGenerate(opts));
+
+  const ins = program
+    .command('inspect')
+    .description('print hook values (residual stream) and logits at the last prompt token')
+    .requiredOption('--model <dir>', 'Hugging Face model folder')
+    .option('--hooks <list>', '"all" or hook names, comma-separated (blocks.{l}.hook_resid_pre|hook_resid_mid|hook_resid_post, ln_final.hook_normalized)', 'all')
+    .option('--top <k>', 'text format: how many top next tokens to list', '5');
+  promptOptions(ins);
+  steerOptions(ins);
+  commonOptions(ins).action(async (opts) => runInspect(opts));
+
+  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (str, write) => write(`dsteer ${c.name()}: ${str.trim()}\n`) });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version end here too, with exit code 0
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof DsteerError) {
+      process.stderr.write(`dsteer: error: ${e.message}\n`);
+      if (process.env['DEBUG'] === '1') process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    if (process.env['DEBUG'] === '1') process.stderr.write(`${err.stack ?? String(err)}\n`);
+    else process.stderr.write(`dsteer: internal error: ${err.message ?? String(err)} (run with DEBUG=1 for the stack trace)\n`);
+    return 70;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
