@@ -39,18 +39,19 @@ export function residualAddRef(x: Float32Array, branch: Float32Array, rows: numb
 
 /** x[r] += alpha[r, j] * V[vec[r], j] on the rows the plan steers (optionally norm-preserving). */
 export function steerAddRef(x: Float32Array, rows: number, dim: number, s: SteerArgs): void {
-  const nVec = s.vectors.length / (s.nSites * dim);
+  const { vectors, nSites, site, alpha, vec, from, pos, preserveNorm } = s;
+  const nVec = vectors.length / (nSites * dim);
   for (let r = 0; r < rows; r++) {
-    const a = s.alpha[r * s.nSites + s.site]!;
-    if (a === 0 || s.pos[r]! < s.from[r]!) continue;
-    const vi = s.vec[r]!;
+    const a = alpha[r * nSites + site]!;
+    if (a === 0 || pos[r]! < from[r]!) continue;
+    const vi = vec[r]!;
     if (vi < 0 || vi >= nVec) throw new RangeError(`row ${r} selects steering vector ${vi}, but only ${nVec} are loaded`);
     const xo = r * dim;
-    const vo = (vi * s.nSites + s.site) * dim;
+    const vo = (vi * nSites + site) * dim;
     let before = 0;
-    if (s.preserveNorm) for (let i = 0; i < dim; i++) before += x[xo + i]! * x[xo + i]!;
-    for (let i = 0; i < dim; i++) x[xo + i] = x[xo + i]! + a * s.vectors[vo + i]!;
-    if (s.preserveNorm) {
+    if (preserveNorm) for (let i = 0; i < dim; i++) before += x[xo + i]! * x[xo + i]!;
+    for (let i = 0; i < dim; i++) x[xo + i] = x[xo + i]! + a * vectors[vo + i]!;
+    if (preserveNorm) {
       let after = 0;
       for (let i = 0; i < dim; i++) after += x[xo + i]! * x[xo + i]!;
       if (after > 0) {
