@@ -341,6 +341,17 @@ for (const M of MODELS) {
       // the first token comes from the (unsteered) last prompt position; later ones are steered
       expect(steeredGen!.ids[0]).toBe(plainGen!.ids[0]);
       expect(steeredGen!.ids, 'alpha 8 steering of generated tokens changes the continuation').not.toEqual(plainGen!.ids);
+      // the same steered request inside a batch (unsteered and differently steered neighbours,
+      // chunked prefill, waiting for a slot) gives the same tokens
+      const batch: GenerateRequest[] = [
+        { promptIds: randPrompt(rng, 9, V), maxNewTokens: 5, stopIds: [], steer: { alpha: [-8], vec: 0, from: 0 } },
+        { promptIds: randPrompt(rng, 4, V), maxNewTokens: 7, stopIds: [] },
+        { promptIds: prompt, maxNewTokens: N, stopIds: [], steer },
+      ];
+      for (const opts of [{}, { maxBatch: 2, maxRows: 3 }]) {
+        const out = await generate(m, batch, { steering, ...opts });
+        expect(out[2], `steered request in a batch, ${JSON.stringify(opts)}`).toEqual(steeredGen);
+      }
       // teacher-forced over prompt + steered continuation: prompt positions equal the unsteered run
       const ids = [...prompt, ...steeredGen!.ids];
       const steered = await run(m, [full(ids, steer)], { hooks: 'all', steering });
@@ -528,3 +539,21 @@ for (const M of MODELS) {
     });
   });
 }
+
+// One model is enough for this input-validation bug.
+const storiesPresent = haveShared('models/stories260k/config.json');
+describe.skipIf(!storiesPresent)(`token id validation${storiesPresent ? '' : ' (SKIPPED: ../shared absent)'}`, () => {
+  // BUG (models/run.ts feed, models/score.ts): feed() and score() do not check that token ids are
+  // integers in range before packing them into an Int32Array, so 3.5 becomes token 3, NaN token 0,
+  // 2**32 + 5 token 5 (all pass forward()'s vocabulary check), and score() then reads
+  // row[3.5] = undefined and returns NaN log-probs instead of an error. generate() checks this
+  // (Number.isInteger and range, in checkRequest).
+  it('feed() and score() reject non-integer token ids with a DsteerError (fails: see comment)', async () => {
+    const m = (await loadModel(await NodeDir.open(sharedPath('models/stories260k')), cpuBackend())).model;
+    for (const bad of [3.5, Number.NaN, 2 ** 32 + 5]) {
+      await expectDsteerError(() => generate(m, [{ promptIds: [1, bad, 4], maxNewTokens: 1 }]), /outside the vocabulary/);
+      await expectDsteerError(() => feed(m, [{ ids: [1, bad, 4] }]), /token id/);
+      await expectDsteerError(() => score(m, [{ ids: [1, 3, bad], promptLen: 1 }]), /token id/);
+    }
+  });
+});
