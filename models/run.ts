@@ -49,6 +49,9 @@ export async function feed<F, I>(m: Model<F, I>, seqs: FeedSequence[], opts: Fee
   seqs.forEach((q, i) => {
     if (q.ids.length === 0) throw new DsteerError(`sequence ${i} has no tokens`);
     if (q.ids.length > m.cfg.maxContext) throw new DsteerError(`sequence ${i} has ${q.ids.length} tokens; the model's context is ${m.cfg.maxContext}`);
+    for (const id of q.ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= m.cfg.vocabSize) throw new DsteerError(`sequence ${i}: token id ${id} is outside the vocabulary (0..${m.cfg.vocabSize - 1})`);
+    }
   });
   const nSlots = Math.min(seqs.length, opts.maxBatch ?? 16);
   const maxRows = Math.max(1, opts.maxRows ?? 256);
