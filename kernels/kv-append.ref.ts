@@ -3,7 +3,7 @@
  * math:   kCache[slot[r], pos[r], :] = k[r, :];  vCache[slot[r], pos[r], :] = v[r, :]
  * shapes: k, v [rows, kvDim] (kvDim = nKvHeads * headDim); caches [slots, maxSeq, kvDim]; slot, pos [rows] i32
  * bytes:  4 * rows * kvDim * 4
- * test:   tests/kernels/attention.test.ts
+ * test:   tests/kernels/kv-append.test.ts
  */
 export function kvAppendRef(
   kCache: Float32Array,

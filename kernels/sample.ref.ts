@@ -1,10 +1,13 @@
 /**
  * sample (CPU twin): temperature + top-p (nucleus) sampling from logits
- * math:   T[r] = 0 -> argmax.  Otherwise p = softmax(logits[r] / T[r]); the nucleus is the smallest
- *         set of tokens, taken in order of decreasing probability (ties: lower id first), whose
- *         mass reaches topP[r]; the token is the first one in that order whose cumulative mass
- *         exceeds u[r] * (nucleus mass), u[r] in [0, 1) given by the caller (seeded on the host,
- *         so every backend draws the same token from the same numbers).
+ * math:   T[r] = 0 -> argmax.  Otherwise p = softmax(logits[r] / T[r]). With topP[r] < 1 the nucleus
+ *         is every token whose probability is at least tau, where tau is the probability at which
+ *         the tokens taken in decreasing order first reach mass topP[r] (tokens tied with tau are
+ *         all in, so the set does not depend on any sort order); with topP[r] = 1 it is every token.
+ *         The token is the first nucleus token, walking in id order, whose cumulative mass
+ *         exceeds u[r] * (nucleus mass), with u[r] in [0, 1) drawn by the caller (seeded on the
+ *         host, so every backend draws the same token from the same numbers). Walking in id order
+ *         needs no sort, which a GPU can do with a prefix sum.
  * shapes: logits [rows, n]; temperature, topP, u [rows]; out [rows] i32
  * test:   tests/kernels/sample.test.ts
  */
@@ -46,26 +49,30 @@ export function sampleRef(
       sum += e;
     }
     for (let i = 0; i < n; i++) probs[i] = probs[i]! / sum;
+    // nucleus threshold: the probability at which the sorted mass first reaches topP
+    let tau = 0;
     const p = topP[r]!;
-    let count = n;
-    for (let i = 0; i < n; i++) order[i] = i;
     if (p < 1) {
-      const sorted = order.subarray(0, n).sort((a, b) => probs[b]! - probs[a]! || a - b);
+      const sorted = order.subarray(0, n);
+      for (let i = 0; i < n; i++) sorted[i] = i;
+      sorted.sort((a, b) => probs[b]! - probs[a]! || a - b);
       let mass = 0;
-      count = 0;
-      while (count < n && mass < p) mass += probs[sorted[count++]!]!;
+      for (let i = 0; i < n; i++) {
+        mass += probs[sorted[i]!]!;
+        tau = probs[sorted[i]!]!;
+        if (mass >= p) break;
+      }
     }
     let mass = 0;
-    for (let i = 0; i < count; i++) mass += probs[order[i]!]!;
+    for (let i = 0; i < n; i++) if (probs[i]! >= tau) mass += probs[i]!;
     const target = u[r]! * mass;
     let cum = 0;
-    let pick = order[count - 1]!;
-    for (let i = 0; i < count; i++) {
-      cum += probs[order[i]!]!;
-      if (cum > target) {
-        pick = order[i]!;
-        break;
-      }
+    let pick = -1;
+    for (let i = 0; i < n; i++) {
+      if (probs[i]! < tau) continue;
+      cum += probs[i]!;
+      pick = i;
+      if (cum > target) break;
     }
     out[r] = pick;
   }

@@ -26,9 +26,10 @@ function draw(logits: ArrayLike<number>, t: number, topP: number, us: number[]):
 }
 
 /**
- * The documented contract, written out naively: p = softmax(logits / T) in f64; tokens in order of
- * decreasing p (ties: lower id first); the nucleus is the shortest prefix whose mass reaches topP;
- * the token is the first in that order whose cumulative mass exceeds u * (nucleus mass).
+ * The documented contract, written out naively: p = softmax(logits / T) in f64; with topP < 1, tau
+ * is the probability at which the tokens in decreasing order first reach mass topP, and the nucleus
+ * is every token with p >= tau (all tokens when topP = 1); the token is the first nucleus token, in
+ * id order, whose cumulative mass exceeds u * (nucleus mass).
  */
 function naiveSample(logits: ArrayLike<number>, t: number, topP: number, u: number): number {
   const x = Array.from(logits, (v) => Math.fround(v));
@@ -37,14 +38,18 @@ function naiveSample(logits: ArrayLike<number>, t: number, topP: number, u: numb
   const e = x.map((v) => Math.exp((v - m) / t));
   const z = e.reduce((a, b) => a + b, 0);
   const p = e.map((v) => v / z);
-  const order = p.map((_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
-  const nucleus: number[] = [];
-  let mass = 0;
-  for (const i of order) {
-    if (nucleus.length > 0 && mass >= Math.fround(topP)) break;
-    nucleus.push(i);
-    mass += p[i]!;
+  let tau = 0;
+  if (Math.fround(topP) < 1) {
+    const sorted = [...p].sort((a, b) => b - a);
+    let acc = 0;
+    for (const q of sorted) {
+      acc += q;
+      tau = q;
+      if (acc >= Math.fround(topP)) break;
+    }
   }
+  const nucleus = p.map((_, i) => i).filter((i) => p[i]! >= tau);
+  const mass = nucleus.reduce((a, i) => a + p[i]!, 0);
   let cum = 0;
   for (const i of nucleus) {
     cum += p[i]!;
@@ -70,21 +75,30 @@ describe('sample twin', () => {
     }
   });
 
-  it('u = 0 picks the most probable token (topP < 1)', () => {
-    // logits [0, 3, 1, 2]: token 1 is the most probable, and not the first id
-    for (const topP of [0.5, 0.9, 0.999]) expect(draw([0, 3, 1, 2], 1, topP, [0]), `topP=${topP}`).toEqual([1]);
+  it('u = 0 picks the lowest id in the nucleus', () => {
+    // logits [0, 3, 1, 2]: p = [0.032, 0.644, 0.087, 0.237]. topP 0.5 -> nucleus {1}; topP 0.9 ->
+    // sorted masses 0.644, 0.881, 0.968 -> tau 0.087, nucleus {1, 2, 3}; topP 0.999 -> every token.
+    expect(draw([0, 3, 1, 2], 1, 0.5, [0])).toEqual([1]);
+    expect(draw([0, 3, 1, 2], 1, 0.9, [0])).toEqual([1]);
+    expect(draw([0, 3, 1, 2], 1, 0.999, [0])).toEqual([0]);
   });
 
-  it('u = 0 picks the most probable token with topP = 1 too (tokens in decreasing-probability order)', () => {
-    // The contract (kernels/sample.ref.ts header) orders tokens by decreasing probability for any
-    // topP, so u -> token is the same map on every backend: u = 0 must give token 1 here. A walk in
-    // id order would give token 0 (its cumulative mass e^0 / sum = 0.032 already exceeds 0).
-    expect(draw([0, 3, 1, 2], 1, 1, [0])).toEqual([1]);
-    // [0.1, 0.2, 0.7] (T = 1): in decreasing order the cumulative masses are 0.7, 0.9, 1.0,
-    // so u = 0.5 -> token 2 and u = 0.75 -> token 1 and u = 0.95 -> token 0.
-    const logits = [Math.log(0.1), Math.log(0.2), Math.log(0.7)];
-    expect(draw(logits, 1, 1, [0.5, 0.75, 0.95])).toEqual([2, 1, 0]);
-    expect(draw(logits, 1, 0.99999, [0.5, 0.75, 0.95])).toEqual([2, 1, 0]);
+  it('the walk is in id order over the nucleus (no sort needed, the same map on every backend)', () => {
+    // logits [0, 3, 1, 2] at T = 1: probabilities e^[0,3,1,2] / sum = [0.032, 0.644, 0.087, 0.237];
+    // topP = 1: every token, cumulative masses in id order 0.032, 0.676, 0.763, 1.0, so u = 0 -> 0,
+    // u = 0.5 -> 1, u = 0.7 -> 2, u = 0.9 -> 3.
+    expect(draw([0, 3, 1, 2], 1, 1, [0, 0.5, 0.7, 0.9])).toEqual([0, 1, 2, 3]);
+    // topP = 0.85: sorted masses 0.644, 0.881 -> tau = 0.237, nucleus {1, 3} (mass 0.881); in id order
+    // the cumulative masses are 0.644, 0.881, so u = 0 -> 1, u = 0.5 (target 0.44) -> 1, u = 0.8
+    // (target 0.705) -> 3.
+    expect(draw([0, 3, 1, 2], 1, 0.85, [0, 0.5, 0.8])).toEqual([1, 1, 3]);
+  });
+
+  it('tokens tied at the nucleus threshold are all in it', () => {
+    // [0.4, 0.3, 0.3]: topP = 0.5 reaches 0.7 at the first 0.3, so tau = 0.3 and both 0.3 tokens are in
+    // (nucleus mass 1.0): u = 0.95 -> token 2.
+    const logits = [Math.log(0.4), Math.log(0.3), Math.log(0.3)];
+    expect(draw(logits, 1, 0.5, [0.95])).toEqual([2]);
   });
 
   it('a tiny topP (1e-6) always picks the argmax, whatever u', () => {

@@ -1,0 +1,27 @@
+import { it } from 'vitest';
+import { NodeDir, FileSource } from '../../engine/byte-source-node.js';
+import { MemoryDir } from '../../engine/byte-source.js';
+import { cpuBackend } from '../../kernels/backend.js';
+import { loadModel } from '../../models/load.js';
+import { generate } from '../../models/generate.js';
+import { score } from '../../models/score.js';
+import { loadTokenizer } from '../../models/tokenizer.js';
+import { parseConfig } from '../../models/config.js';
+import { readVectorFile } from '../../steering/vector.js';
+it('probe', async () => {
+  const modelDir = '../shared/fixtures/tiny-llama3-bf16-sharded';
+  const dir = await NodeDir.open(modelDir);
+  const { model, tokenizer } = await loadModel(dir, cpuBackend());
+  console.log(JSON.stringify(await generate(model, [{ promptIds: [1], maxNewTokens: 8 }, { promptIds: [1,5,9], maxNewTokens: 8 }])));
+  console.log(await score(model, [{ ids: [1, 5, 9, 13], promptLen: 2 }]));
+  const src = await FileSource.open(modelDir + '/steer.safetensors');
+  const sv = await readVectorFile(src);
+  console.log([...sv.vectors.keys()], sv.provenance, sv.file);
+  console.log(tokenizer.encode('<1> <5>'), tokenizer.decode([1,5,9]), tokenizer.addsBos, tokenizer.bosId, tokenizer.eosIds);
+  const chat = await loadTokenizer(new MemoryDir('chat', { 'tokenizer.json': (await dir.readText('tokenizer.json'))!, 'tokenizer_config.json': (await dir.readText('tokenizer_config.json'))!, 'chat_template.jinja': '{{ bos_token }}{% for m in messages %}<3> {{ m.content }} {% endfor %}{% if add_generation_prompt %}<4>{% endif %}' }));
+  const r = chat.renderChat([{ role: 'user', content: '<5> <9>' }], { addGenerationPrompt: true });
+  console.log(JSON.stringify(r), chat.encodeChat([{ role: 'user', content: '<5> <9>' }], { addGenerationPrompt: true }));
+  const cfg = parseConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 172, num_hidden_layers: 5, num_attention_heads: 8, num_key_value_heads: 4, vocab_size: 512, max_position_embeddings: 512, rms_norm_eps: 1e-5 }, 'config.json');
+  console.log(cfg);
+  console.log(tokenizer.encodePromptContinuation({ text: '<1> <5>' }, ' <9>'));
+});
