@@ -40,7 +40,7 @@ export function parseIntList(flag: string, v: string): number[] {
 /**
  * A lambda grid: `a:b:step` (both ends included, values rounded to 6 decimals) or a comma list.
  * @example
- * parseGrid('--lambdas', '-0.2:0.2:0.1'); // [-0.2, -0.1, 0, 0.1, 0.2]
+ * assert(parseGrid('--lambdas', '-0.2:0.2:0.1').join() === '-0.2,-0.1,0,0.1,0.2');
  */
 export function parseGrid(flag: string, v: string): number[] {
   if (!v.includes(':')) return parseNumberList(flag, v);

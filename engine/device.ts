@@ -83,10 +83,10 @@ export function lastGpuError(): string {
  *
  * @example
  * const gpu = await openGpu({ allowSoftware: true });
- * if (gpu) {
- *   console.log(describeAdapter(gpu)); // "llvmpipe: Mesa 25.0.7 ... (software) f16 subgroups ..."
- *   gpu.destroy();
- * } else console.warn(lastGpuError());
+ * // describeAdapter(gpu): "llvmpipe: Mesa 25.0.7 ... (software); shader-f16 subgroups ...; max binding 128 MiB"
+ * if (gpu) assert(describeAdapter(gpu).includes('max binding'));
+ * else assert(lastGpuError() !== ''); // null always comes with a reason
+ * gpu?.destroy();
  */
 export async function openGpu(opts: { allowSoftware: boolean }): Promise<GpuHandle | null> {
   lastError = '';

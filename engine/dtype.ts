@@ -94,7 +94,8 @@ function bf16FromF32Bits(x: number): number {
  * Decodes f16 bit patterns into f32 values (exact).
  * @example
  * const out = new Float32Array(2);
- * f16ToF32(new Uint16Array([0x3c00, 0xc100]), out); // out = [1, -2.5]
+ * f16ToF32(new Uint16Array([0x3c00, 0xc100]), out);
+ * assert(out[0] === 1 && out[1] === -2.5);
  */
 export function f16ToF32(src: Uint16Array, dst: Float32Array): void {
   checkLengths('f16ToF32', src, dst);
@@ -107,7 +108,8 @@ export function f16ToF32(src: Uint16Array, dst: Float32Array): void {
  * Decodes bf16 bit patterns into f32 values (exact).
  * @example
  * const out = new Float32Array(1);
- * bf16ToF32(new Uint16Array([0x3f80]), out); // out = [1]
+ * bf16ToF32(new Uint16Array([0x3f80]), out);
+ * assert(out[0] === 1);
  */
 export function bf16ToF32(src: Uint16Array, dst: Float32Array): void {
   checkLengths('bf16ToF32', src, dst);
@@ -119,7 +121,8 @@ export function bf16ToF32(src: Uint16Array, dst: Float32Array): void {
  * Encodes f32 values as f16 bit patterns, rounding to nearest even; overflow becomes +-inf.
  * @example
  * const out = new Uint16Array(2);
- * f32ToF16(new Float32Array([65504, 1e6]), out); // out = [0x7bff, 0x7c00]
+ * f32ToF16(new Float32Array([65504, 1e6]), out);
+ * assert(out[0] === 0x7bff && out[1] === 0x7c00); // the largest f16, then +inf
  */
 export function f32ToF16(src: Float32Array, dst: Uint16Array): void {
   checkLengths('f32ToF16', src, dst);
@@ -131,7 +134,8 @@ export function f32ToF16(src: Float32Array, dst: Uint16Array): void {
  * Encodes f32 values as bf16 bit patterns, rounding to nearest even.
  * @example
  * const out = new Uint16Array(1);
- * f32ToBf16(new Float32Array([1]), out); // out = [0x3f80]
+ * f32ToBf16(new Float32Array([1]), out);
+ * assert(out[0] === 0x3f80);
  */
 export function f32ToBf16(src: Float32Array, dst: Uint16Array): void {
   checkLengths('f32ToBf16', src, dst);
@@ -139,25 +143,25 @@ export function f32ToBf16(src: Float32Array, dst: Uint16Array): void {
   for (let i = 0; i < s.length; i++) dst[i] = bf16FromF32Bits(s[i]!);
 }
 
-/** One f16 bit pattern as a number. @example f16BitsToF32(0x0001) === 2 ** -24 */
+/** One f16 bit pattern as a number. @example assert(f16BitsToF32(0x0001) === 2 ** -24) */
 export function f16BitsToF32(h: number): number {
   scratchU32[0] = table()[h & 0xffff]!;
   return scratchF32[0]!;
 }
 
-/** One bf16 bit pattern as a number. @example bf16BitsToF32(0xc020) === -2.5 */
+/** One bf16 bit pattern as a number. @example assert(bf16BitsToF32(0xc020) === -2.5) */
 export function bf16BitsToF32(h: number): number {
   scratchU32[0] = (h & 0xffff) << 16;
   return scratchF32[0]!;
 }
 
-/** The f16 bit pattern nearest to `x` (first rounded to f32). @example f32ToF16Bits(-0) === 0x8000 */
+/** The f16 bit pattern nearest to `x` (first rounded to f32). @example assert(f32ToF16Bits(-0) === 0x8000) */
 export function f32ToF16Bits(x: number): number {
   scratchF32[0] = x;
   return f16FromF32Bits(scratchU32[0]!);
 }
 
-/** The bf16 bit pattern nearest to `x` (first rounded to f32). @example f32ToBf16Bits(1) === 0x3f80 */
+/** The bf16 bit pattern nearest to `x` (first rounded to f32). @example assert(f32ToBf16Bits(1) === 0x3f80) */
 export function f32ToBf16Bits(x: number): number {
   scratchF32[0] = x;
   return bf16FromF32Bits(scratchU32[0]!);

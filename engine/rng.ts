@@ -4,6 +4,7 @@
  * @example
  * const rng = new Rng(42);
  * const u = rng.uniform(); // in [0, 1), the same sequence for the same seed everywhere
+ * assert(u >= 0 && u < 1 && new Rng(42).uniform() === u);
  */
 export class Rng {
   private s0: number;

@@ -114,7 +114,7 @@ function parseRopeScaling(c: Json, file: string): Llama3RopeScaling | null {
  * const cfg = parseConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 172,
  *   num_hidden_layers: 5, num_attention_heads: 8, num_key_value_heads: 4, vocab_size: 512,
  *   max_position_embeddings: 512, rms_norm_eps: 1e-5 }, 'config.json');
- * // cfg.headDim === 8, cfg.nKvHeads === 4, cfg.tiedEmbeddings === false
+ * assert(cfg.headDim === 8 && cfg.nKvHeads === 4 && cfg.tiedEmbeddings === false);
  */
 export function parseConfig(raw: unknown, file: string): ModelConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DsteerError(`${file}: expected a JSON object`);
@@ -178,7 +178,13 @@ export function parseConfig(raw: unknown, file: string): ModelConfig {
   };
 }
 
-/** Reads and validates `config.json` text. */
+/**
+ * Reads and validates `config.json` text.
+ * @example
+ * const cfg = parseConfigText('{"model_type": "llama", "hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 3, ' +
+ *   '"num_attention_heads": 4, "vocab_size": 384, "max_position_embeddings": 256, "rms_norm_eps": 1e-5}', 'config.json');
+ * assert(cfg.headDim === 16 && cfg.nKvHeads === 4); // no num_key_value_heads: one KV head per head
+ */
 export function parseConfigText(text: string, file: string): ModelConfig {
   let raw: unknown;
   try {

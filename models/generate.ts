@@ -75,7 +75,7 @@ function checkRequest(m: Model, r: GenerateRequest, i: number): void {
  * Generates continuations for a list of requests.
  * @example
  * const [r] = await generate(model, [{ promptIds: [1], maxNewTokens: 8 }]);
- * // r.ids: 8 greedy token ids (fewer if an eos id came first)
+ * assert(r.ids.length === 8 && r.finish === 'length'); // 8 greedy token ids (fewer, 'stop', if an eos id came first)
  */
 export async function generate<F, I>(m: Model<F, I>, reqs: GenerateRequest[], opts: GenerateOptions = {}): Promise<GenerateResult[]> {
   reqs.forEach((r, i) => checkRequest(m, r, i));

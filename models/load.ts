@@ -19,7 +19,8 @@ export interface LoadedModel<F, I> {
 /**
  * Loads config.json, the tokenizer files and the weights of `dir` onto backend `k`.
  * @example
- * const { model, tokenizer } = await loadModel(await NodeDir.open('models/stories260k'), cpuBackend());
+ * const { model, tokenizer } = await loadModel(await NodeDir.open(modelDir), cpuBackend());
+ * assert(model.cfg.dim === 64 && tokenizer.decode([5, 9]) === '<5> <9>');
  */
 export async function loadModel<F, I>(dir: FileDir, k: Kernels<F, I>, onProgress?: LoadProgress): Promise<LoadedModel<F, I>> {
   const cfg = await readModelConfig(dir);

@@ -42,7 +42,7 @@ function inRange(r: { from: number; to: number } | undefined, p: number): boolea
  * @example
  * const rows: Float32Array[] = [];
  * await feed(model, [{ ids: [1, 5, 9], logits: { from: 2, to: 3 } }], { onLogits: (_s, _p, row) => rows.push(row.slice()) });
- * // rows[0]: the last token's logits [vocab]
+ * assert(rows.length === 1 && rows[0].length === model.cfg.vocabSize); // the last token's logits [vocab]
  */
 export async function feed<F, I>(m: Model<F, I>, seqs: FeedSequence[], opts: FeedOptions = {}): Promise<string[]> {
   if (seqs.length === 0) return [];

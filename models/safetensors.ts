@@ -148,7 +148,7 @@ function checkNoOverlap(file: string, tensors: TensorInfo[]): void {
  * @example
  * const { tensors, metadata } = await readSafetensorsHeader(new MemorySource('v.safetensors',
  *   encodeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }], { a: 'b' })));
- * // tensors.get('w')!.shape => [2]; metadata => { a: 'b' }
+ * assert(tensors.get('w')!.shape.join() === '2' && metadata.a === 'b');
  */
 export async function readSafetensorsHeader(
   source: ByteSource,
@@ -247,9 +247,11 @@ async function openSharded(dir: FileDir, indexText: string): Promise<TensorStore
  * shards listed by `model.safetensors.index.json` (each shard must exist, hold the tensors the
  * index assigns it, and share no tensor with another shard). Call `close()` when done.
  * @example
+ * const bytes = encodeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }]);
  * const store = await openModelTensors(new MemoryDir('m', { 'model.safetensors': bytes }));
  * const w = await readTensorF32(store.tensors.get('w')!);
  * await store.close();
+ * assert(w[0] === 1 && w[1] === 2);
  */
 export async function openModelTensors(dir: FileDir): Promise<TensorStore> {
   const single = await dir.open(MODEL_FILE);
@@ -267,8 +269,11 @@ function checkLittleEndian(): void {
  * Decodes an F32, F16 or BF16 tensor into f32, reading `chunkBytes` at a time so the extra memory
  * is one chunk, never the whole tensor. Works for any data offset alignment.
  * @example
- * const out = new Float32Array(elementCount(info.shape));
- * await readTensorF32(info, out);
+ * const store = await openModelTensors(dir); // the two shards of the tiny Llama
+ * const info = store.tensors.get('model.norm.weight')!;
+ * const out = await readTensorF32(info, new Float32Array(elementCount(info.shape)));
+ * await store.close();
+ * assert(info.dtype === 'BF16' && out.length === 64);
  */
 export async function readTensorF32(t: TensorInfo, out?: Float32Array, chunkBytes = READ_CHUNK_BYTES): Promise<Float32Array> {
   if (!(DECODABLE as readonly string[]).includes(t.dtype)) {
@@ -321,6 +326,8 @@ export interface TensorToWrite {
  * 4-byte aligned; readers must not assume it is). F16/BF16 round to nearest even.
  * @example
  * const bytes = encodeSafetensors([{ name: 'w', dtype: 'F16', shape: [2], data: new Float32Array([1, 2]) }]);
+ * const { tensors } = await readSafetensorsHeader(new MemorySource('w.safetensors', bytes));
+ * assert(tensors.get('w')!.dtype === 'F16');
  */
 export function encodeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
   checkLittleEndian();

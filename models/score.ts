@@ -30,6 +30,7 @@ export interface ScoreResult {
  * @example
  * const [r] = await score(model, [{ ids: [1, 5, 9, 13], promptLen: 2 }]);
  * // r.logprobs = [log p(9 | 1 5), log p(13 | 1 5 9)], r.sum their sum
+ * assert(r.logprobs.length === 2 && Math.abs(r.sum - (r.logprobs[0] + r.logprobs[1])) < 1e-5);
  */
 export async function score<F, I>(m: Model<F, I>, reqs: ScoreRequest[], opts: { steering?: SteeringSetup; maxRows?: number; maxBatch?: number } = {}): Promise<ScoreResult[]> {
   reqs.forEach((r, i) => {

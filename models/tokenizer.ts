@@ -131,9 +131,9 @@ async function findChatTemplate(dir: FileDir, tokCfg: Json): Promise<TemplateSou
  * `generation_config.json` (all optional) from a model folder. `cfg` is the model's config.json view
  * (models/config.ts), which contributes BOS/EOS ids.
  * @example
- * const tok = await loadTokenizer(await NodeDir.open('../shared/models/stories260k'));
- * tok.encode('<1> <5>'); // [1, 5]
- * tok.decode([1, 5, 9]); // '<5> <9>'
+ * const tok = await loadTokenizer(await NodeDir.open(modelDir));
+ * assert(tok.encode('<1> <5>').join() === '1,5');
+ * assert(tok.decode([1, 5, 9]) === '<5> <9>'); // <1> is BOS, a special token: skipped
  */
 export async function loadTokenizer(
   dir: FileDir,
@@ -256,7 +256,7 @@ export class ModelTokenizer {
   /**
    * Encodes like Hugging Face's `tokenizer(text)`: with the post-processor (may add BOS).
    * @example
-   * tok.encode('<1> <5>'); // [1, 5] for stories260k, whose post-processor adds nothing
+   * assert(tokenizer.encode('<1> <5>').join() === '1,5'); // this tokenizer's post-processor adds nothing
    */
   encode(text: string): number[] {
     return [...this.prefix, ...this.encodeRaw(text), ...this.suffix];
@@ -265,7 +265,7 @@ export class ModelTokenizer {
   /**
    * Encodes without special tokens (added tokens written in the text still become their ids).
    * @example
-   * tok.encodeRaw('<1> <5>'); // [1, 5]
+   * assert(tokenizer.encodeRaw('<1> <5>').join() === '1,5');
    */
   encodeRaw(text: string): number[] {
     const { ids, tokens } = this.parts.lib.encode(text, { add_special_tokens: false });
@@ -280,7 +280,8 @@ export class ModelTokenizer {
    * Renders chat messages with the model's template (`messages`, `bos_token`, `eos_token`,
    * `add_generation_prompt` and `raise_exception` are available to it).
    * @example
-   * tok.renderChat([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true });
+   * const text = chatTokenizer.renderChat([{ role: 'user', content: '<5> <9>' }], { addGenerationPrompt: true });
+   * assert(text === '<1><3> <5> <9> <4>'); // BOS, the turn (<3> marks it), the generation prompt <4>
    */
   renderChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
     const src = this.parts.template;
@@ -317,7 +318,8 @@ export class ModelTokenizer {
    * Renders and encodes a chat (ARCHITECTURE.md's chat rule: exactly one BOS when the
    * post-processor adds one, whether or not the template writes `{{ bos_token }}`).
    * @example
-   * tok.encodeChat([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true });
+   * const ids = chatTokenizer.encodeChat([{ role: 'user', content: '<5> <9>' }], { addGenerationPrompt: true });
+   * assert(ids.join() === '1,3,5,9,4'); // one BOS: the template wrote it
    */
   encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
     return this.chatIds(this.renderChat(messages, opts));
@@ -334,7 +336,7 @@ export class ModelTokenizer {
    * post-processor might add), messages by the chat rule with the generation prompt.
    * Equals `encodePromptContinuation(prompt, '').ids`.
    * @example
-   * tok.encodePrompt({ text: '<1> <5>' }); // [1, 5]
+   * assert(tokenizer.encodePrompt({ text: '<1> <5>' }).join() === '1,5');
    */
   encodePrompt(prompt: PromptSpec): number[] {
     const [text, rule] = this.promptRule(prompt);
@@ -345,8 +347,8 @@ export class ModelTokenizer {
    * Encodes prompt + continuation once; the continuation's tokens are `ids.slice(promptLen)`.
    * A token that straddles the boundary counts as the continuation's; no EOS is appended.
    * @example
-   * const { ids, promptLen } = tok.encodePromptContinuation({ text: '<1> <5>' }, ' <9>');
-   * // ids = [1, 5, 9], promptLen = 2
+   * const { ids, promptLen } = tokenizer.encodePromptContinuation({ text: '<1> <5>' }, ' <9>');
+   * assert(ids.join() === '1,5,9' && promptLen === 2);
    */
   encodePromptContinuation(prompt: PromptSpec, continuation: string): { ids: number[]; promptLen: number } {
     const [text, rule] = this.promptRule(prompt);
@@ -356,7 +358,8 @@ export class ModelTokenizer {
   /**
    * Decodes ids to text; ids with no token are dropped (as the Rust library does).
    * @example
-   * tok.decode([1, 5, 9]); // '<5> <9>' (BOS skipped); tok.decode([1, 5], { skipSpecial: false }) // '<1> <5>'
+   * assert(tokenizer.decode([1, 5, 9]) === '<5> <9>'); // BOS skipped
+   * assert(tokenizer.decode([1, 5], { skipSpecial: false }) === '<1> <5>');
    */
   decode(ids: number[], opts: { skipSpecial?: boolean } = {}): string {
     const known = ids.filter((id) => Number.isInteger(id) && this.parts.lib.id_to_token(id) !== undefined);
@@ -367,7 +370,7 @@ export class ModelTokenizer {
   /**
    * The vocabulary string of one token id.
    * @example
-   * tok.tokenString(5); // '<5>'
+   * assert(tokenizer.tokenString(5) === '<5>');
    */
   tokenString(id: number): string {
     const s = Number.isInteger(id) ? this.parts.lib.id_to_token(id) : undefined;
@@ -386,7 +389,8 @@ function firstDiff(a: number[], b: number[]): number {
  * and the ids of every probe (plain, and as a one-message chat when both have a template) agree;
  * otherwise a message naming the first difference.
  * @example
- * sameTokenization(sft, dpo, ['Hello there.']); // null when they agree
+ * const again = await loadTokenizer(dir); // e.g. the DPO model's tokenizer beside the SFT one's
+ * assert(sameTokenization(tokenizer, again, ['<5> <9>']) === null); // null when they agree
  */
 export function sameTokenization(a: ModelTokenizer, b: ModelTokenizer, probes: string[]): string | null {
   const head = `tokenizers of ${a.name} and ${b.name} differ`;

@@ -83,8 +83,9 @@ function shapeStr(s: number[]): string {
 /**
  * Loads and checks every weight of a model directory into a backend.
  * @example
- * const cfg = parseConfigText(await dir.readText('config.json'), 'config.json');
+ * const cfg = await readModelConfig(dir);
  * const { weights } = await loadWeights(dir, cfg, cpuBackend());
+ * assert(weights.layers.length === cfg.nLayers);
  */
 export async function loadWeights<F, I>(dir: FileDir, cfg: ModelConfig, k: Kernels<F, I>, onProgress?: LoadProgress): Promise<LoadedWeights<F>> {
   const store = await openModelTensors(dir);
@@ -142,7 +143,12 @@ export async function loadWeights<F, I>(dir: FileDir, cfg: ModelConfig, k: Kerne
   }
 }
 
-/** Reads and validates `config.json` of a model directory. */
+/**
+ * Reads and validates `config.json` of a model directory.
+ * @example
+ * const cfg = await readModelConfig(dir);
+ * assert(cfg.dim === 64 && cfg.nLayers === 3 && cfg.nKvHeads === 2);
+ */
 export async function readModelConfig(dir: FileDir): Promise<ModelConfig> {
   const text = await dir.readText('config.json');
   if (text === null) throw new DsteerError(`${dir.path('config.json')}: missing (a Hugging Face model folder needs config.json)`);

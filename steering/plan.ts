@@ -33,7 +33,8 @@ export interface SteeringPlan {
  * Builds a plan from one vector file.
  * @example
  * const plan = planSteering(sv, model.cfg, { layers: [1, 2], lambdas: [0.4] });
- * await generate(model, [{ promptIds, maxNewTokens: 32, steer: plan.seq(promptIds.length) }], { steering: plan.setup });
+ * const [r] = await generate(model, [{ promptIds, maxNewTokens: 8, steer: plan.seq(promptIds.length) }], { steering: plan.setup });
+ * assert(plan.sites.length === 2 && r.ids.length === 8);
  */
 export function planSteering(sv: SteeringVectors, cfg: Pick<ModelConfig, 'dim' | 'nLayers'>, choice: SteeringChoice): SteeringPlan {
   validateVectors(sv, cfg);

@@ -62,7 +62,7 @@ function parseProvenance(file: string, text: string | undefined): unknown | null
  * @example
  * const sv = await readVectorFile(new MemorySource('v.safetensors',
  *   encodeVectorFile(new Map([['blocks.1.hook_resid_post', new Float32Array([0.5, -1])]]))));
- * // [...sv.vectors.keys()] => ['blocks.1.hook_resid_post']; sv.provenance => null
+ * assert([...sv.vectors.keys()].join() === 'blocks.1.hook_resid_post' && sv.provenance === null);
  */
 export async function readVectorFile(source: ByteSource): Promise<SteeringVectors> {
   const file = source.name;
@@ -92,6 +92,8 @@ export async function readVectorFile(source: ByteSource): Promise<SteeringVector
  * given, is stored as JSON under `dsteer.provenance`.
  * @example
  * const bytes = encodeVectorFile(new Map([['blocks.0.hook_resid_post', new Float32Array(64)]]), { method: 'mean-diff' });
+ * const back = await readVectorFile(new MemorySource('v.safetensors', bytes));
+ * assert(JSON.stringify(back.provenance) === '{"method":"mean-diff"}');
  */
 export function encodeVectorFile(vectors: Map<string, Float32Array>, provenance?: unknown): Uint8Array {
   for (const [name, v] of vectors) {
@@ -110,7 +112,10 @@ export function encodeVectorFile(vectors: Map<string, Float32Array>, provenance?
 /**
  * Checks vectors against a model: each has `dim` values and names a block the model has.
  * @example
- * validateVectors(sv, { dim: 64, nLayers: 5 }); // throws a DsteerError naming the file on a mismatch
+ * validateVectors(sv, model.cfg); // fine: 64 values per vector, blocks 0..2 exist
+ * let err: unknown;
+ * try { validateVectors(sv, { dim: 32, nLayers: 3 }); } catch (e) { err = e; }
+ * assert(err instanceof DsteerError && err.message.includes('steer.safetensors')); // names the file
  */
 export function validateVectors(sv: SteeringVectors, cfg: Pick<ModelConfig, 'dim' | 'nLayers'>): void {
   for (const [name, v] of sv.vectors) {
@@ -129,8 +134,8 @@ export function validateVectors(sv: SteeringVectors, cfg: Pick<ModelConfig, 'dim
  * layer's `blocks.{l}.hook_resid_post` vector, in the order given (the order `--lambda` values
  * follow).
  * @example
- * selectLayers(sv, null);     // every hook name in the file, forward order
- * selectLayers(sv, [2, 0]);   // ['blocks.2.hook_resid_post', 'blocks.0.hook_resid_post']
+ * assert(selectLayers(sv, null).length === 3); // every hook name in the file, forward order
+ * assert(selectLayers(sv, [2, 0]).join() === 'blocks.2.hook_resid_post,blocks.0.hook_resid_post');
  */
 export function selectLayers(sv: SteeringVectors, layers: number[] | null): string[] {
   if (layers === null) return [...sv.vectors.keys()];

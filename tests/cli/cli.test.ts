@@ -76,6 +76,21 @@ describe.skipIf(!haveFx)(`generate and inspect on the golden fixtures${haveFx ? 
     expect(b).not.toEqual(a);
   });
 
+  it('--chat renders the chat template (one BOS) and --prompt encodes plain text', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dsteer-cli-'));
+    for (const f of ['config.json', 'tokenizer.json', 'model.safetensors', 'steer.safetensors']) copyFileSync(join(QWEN, f), join(d, f));
+    const template = '{{ bos_token }}{% for m in messages %} <7> {{ m.content }}{% endfor %}{% if add_generation_prompt %} <8>{% endif %}';
+    writeFileSync(join(d, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<1>', eos_token: '<2>', unk_token: '<0>', chat_template: template }));
+    const chat = dsteer('generate', '--model', d, '--chat', '<5> <9>', '--max-new-tokens', '4', '--format', 'json',
+      '--vector', join(d, 'steer.safetensors'), '--lambda', '0.4', '--layers', '0,1');
+    expect(chat.code).toBe(0);
+    expect(JSON.parse(chat.out).prompt_ids).toEqual([1, 7, 5, 9, 8]);
+    const plain = dsteer('generate', '--model', d, '--prompt', '<1> <5> <9>', '--max-new-tokens', '2', '--format', 'json');
+    expect(JSON.parse(plain.out).prompt_ids).toEqual([1, 5, 9]);
+    // a model without a chat template: --chat is refused with the reason
+    expectUserError(dsteer('generate', '--model', QWEN, '--chat', 'hi'), /chat_template/, 1);
+  });
+
   it('text output of generate and inspect', () => {
     const g = dsteer('generate', '--model', QWEN, '--ids', '1', '--max-new-tokens', '3');
     expect(g.code).toBe(0);
