@@ -181,9 +181,9 @@ export function parseConfig(raw: unknown, file: string): ModelConfig {
 /**
  * Reads and validates `config.json` text.
  * @example
- * const cfg = parseConfigText('{"model_type": "llama", "hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 3, ' +
- *   '"num_attention_heads": 4, "vocab_size": 384, "max_position_embeddings": 256, "rms_norm_eps": 1e-5}', 'config.json');
- * assert(cfg.headDim === 16 && cfg.nKvHeads === 4); // no num_key_value_heads: one KV head per head
+ * let err: unknown;
+ * try { parseConfigText('{"model_type": "llama",}', 'config.json'); } catch (e) { err = e; }
+ * assert(err instanceof DsteerError && err.message.startsWith('config.json: not valid JSON'));
  */
 export function parseConfigText(text: string, file: string): ModelConfig {
   let raw: unknown;
