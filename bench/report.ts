@@ -23,6 +23,8 @@ export interface BenchResult {
   ratio?: number;
   ratioOf?: string;
   target?: string;
+  /** Extra fields written into the JSON line (e.g. gflops, gbps, peak_fraction). */
+  extra?: Record<string, unknown>;
 }
 
 export function machine(): string {
@@ -58,5 +60,11 @@ export function printTable(rows: BenchResult[]): void {
 export function appendJsonLines(file: string, rows: BenchResult[], meta: Record<string, unknown>): void {
   mkdirSync(dirname(file), { recursive: true });
   const at = new Date().toISOString();
-  appendFileSync(file, rows.map((r) => JSON.stringify({ at, machine: machine(), ...meta, ...r })).join('\n') + '\n');
+  appendFileSync(file, rows.map((r) => JSON.stringify(jsonLine(r, { at, machine: machine(), ...meta }))).join('\n') + '\n');
+}
+
+/** One JSON line: `{"suite", "name", "value", "unit", ...conditions, ...extra}`. */
+export function jsonLine(r: BenchResult, meta: Record<string, unknown> = {}): Record<string, unknown> {
+  const { extra, ...rest } = r;
+  return { ...rest, ...meta, ...(extra ?? {}) };
 }

@@ -5,6 +5,9 @@
 import { FileSource, NodeDir } from '../engine/byte-source-node.js';
 import { DsteerError } from '../engine/errors.js';
 import { cpuBackend, type Kernels } from '../kernels/backend.js';
+import { gpuBackend } from '../kernels/gpu-backend.js';
+import { describeAdapter, lastGpuError, openGpu } from '../engine/device.js';
+import { Gpu } from '../engine/gpu.js';
 import { loadModel, type LoadedModel } from '../models/load.js';
 import type { ModelTokenizer } from '../models/tokenizer.js';
 import { planSteering, type SteeringPlan } from '../steering/plan.js';
@@ -20,16 +23,41 @@ export interface Backend {
 }
 
 /**
- * `--device auto|cpu|webgpu`. The WebGPU backend is not part of this version yet: `auto` picks the
- * CPU backend and says so; `webgpu` is refused with that reason.
+ * `--device auto|cpu|webgpu` (and `--weight-dtype f32|f16` for the GPU). auto = a hardware GPU
+ * adapter when one exists, else the CPU backend; CPU-emulated adapters (lavapipe, SwiftShader) only
+ * when `--device webgpu` asks. The note says what was chosen and why.
  */
-export function chooseBackend(device: string): Backend {
+export async function chooseBackend(device: string, weightDtype = 'f32'): Promise<Backend> {
+  const b = await pickBackend(device, weightDtype);
+  opened.push(b.kernels);
+  return b;
+}
+
+const opened: Kernels[] = [];
+
+/** Destroys every backend a command opened, so the process exits (a GPU device holds it open). */
+export function closeBackends(): void {
+  for (const k of opened.splice(0)) k.destroy();
+}
+
+async function pickBackend(device: string, weightDtype: string): Promise<Backend> {
   const d = parseChoice('--device', device, ['auto', 'cpu', 'webgpu'] as const);
-  if (d === 'webgpu') {
-    throw new DsteerError('--device webgpu: the WebGPU backend is not built yet in this version (accepted now: auto, cpu)', 2);
+  const wd = parseChoice('--weight-dtype', weightDtype, ['f32', 'f16'] as const);
+  if (d !== 'cpu') {
+    const h = await openGpu({ allowSoftware: d === 'webgpu' });
+    if (h) {
+      if (wd === 'f16' && !h.features.includes('shader-f16')) {
+        h.destroy();
+        throw new DsteerError(`--weight-dtype f16: this adapter lacks shader-f16 (${describeAdapter(h)}); use f32`, 2);
+      }
+      const k = gpuBackend(new Gpu(h), { f16Weights: wd === 'f16' });
+      return { kernels: k as unknown as Kernels, note: `device: ${k.description}` };
+    }
+    if (d === 'webgpu') throw new DsteerError(`--device webgpu: ${lastGpuError()}`);
   }
   const k = cpuBackend();
-  return { kernels: k, note: d === 'auto' ? `device: ${k.description} (auto: no WebGPU backend in this version)` : `device: ${k.description}` };
+  const why = d === 'auto' ? ` (auto: ${lastGpuError() || 'no hardware GPU adapter'})` : '';
+  return { kernels: k, note: `device: ${k.description}${why}` };
 }
 
 /** Loads `--model DIR` onto a backend. */

@@ -11,6 +11,7 @@ export interface GenerateFlags extends PromptFlags, SteerFlags {
   topP: string;
   seed: string;
   device: string;
+  weightDtype: string;
   format: string;
 }
 
@@ -22,7 +23,7 @@ export async function runGenerate(f: GenerateFlags): Promise<void> {
   const topP = parseNumber('--top-p', f.topP);
   if (!(topP > 0 && topP <= 1)) throw new DsteerError(`--top-p: ${topP} must be in (0, 1]`, 2);
   const seed = parseIntIn('--seed', f.seed, 0, 2 ** 32 - 1);
-  const backend = chooseBackend(f.device);
+  const backend = await chooseBackend(f.device, f.weightDtype);
   note(backend.note);
   const { model, tokenizer } = await openModel(f.model, backend.kernels);
   const ids = promptIds(f, tokenizer, model.cfg.vocabSize);

@@ -8,6 +8,7 @@ export interface InspectFlags extends PromptFlags, SteerFlags {
   model: string;
   hooks: string;
   device: string;
+  weightDtype: string;
   format: string;
   top: string;
 }
@@ -20,7 +21,7 @@ function norm(v: Float32Array): number {
 
 export async function runInspect(f: InspectFlags): Promise<void> {
   if (f.format !== 'json' && f.format !== 'text') throw new DsteerError(`--format: "${f.format}" is not one of text, json`, 2);
-  const backend = chooseBackend(f.device);
+  const backend = await chooseBackend(f.device, f.weightDtype);
   note(backend.note);
   const { model, tokenizer } = await openModel(f.model, backend.kernels);
   const ids = promptIds(f, tokenizer, model.cfg.vocabSize);

@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DsteerError } from '../engine/errors.js';
+import { closeBackends } from './common.js';
+import { runBench } from './bench.js';
 import { runGenerate } from './generate.js';
 import { runInspect } from './inspect.js';
 
@@ -28,7 +30,8 @@ function steerOptions(c: Command): Command {
 
 function commonOptions(c: Command): Command {
   return c
-    .addOption(new Option('--device <device>', 'backend: auto picks a hardware GPU when one exists (WebGPU is not in this version yet), else the CPU').choices(['auto', 'cpu', 'webgpu']).default('auto'))
+    .addOption(new Option('--device <device>', 'backend: auto = a hardware GPU when one exists, else the CPU; webgpu also accepts CPU-emulated adapters (lavapipe)').choices(['auto', 'cpu', 'webgpu']).default('auto'))
+    .addOption(new Option('--weight-dtype <dtype>', 'GPU weight storage (f16 needs shader-f16; accumulation is f32)').choices(['f32', 'f16']).default('f32'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
 }
 
@@ -62,6 +65,20 @@ export function buildProgram(): Command {
   steerOptions(ins);
   commonOptions(ins).action(async (opts) => runInspect(opts));
 
+  program
+    .command('bench')
+    .description('benchmarks: kernels (WebGPU kernels vs the device peak), e2e (prefill/decode tok/s, dispatches), steering (overhead, lambda-grid batching), cpu (twins, stories260k, load memory)')
+    .addOption(new Option('--suite <suite>', 'which suite').choices(['kernels', 'e2e', 'steering', 'cpu', 'all']).default('all'))
+    .addOption(new Option('--device <device>', 'backend (default: webgpu for kernels, auto otherwise)').choices(['auto', 'cpu', 'webgpu']))
+    .addOption(new Option('--format <format>', 'a table, or one JSON line per result').choices(['text', 'json']).default('text'))
+    .option('--config <name>', 'random-weight model for e2e/steering: tiny, small, 8b (default: small on CPUs and software adapters, 8b on a GPU)')
+    .option('--steps <n>', 'decode steps per measurement', '32')
+    .option('--reps <n>', 'timed repetitions per kernel case', '10')
+    .option('--prompts <n>', 'prompts per lambda in the lambda-grid measurement', '2')
+    .option('--model <dir>', 'cpu suite: model folder for the decode measurement (default ../shared/models/stories260k)')
+    .option('--out <file>', 'also append JSON lines to this file')
+    .action(async (opts) => runBench(opts));
+
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (str, write) => write(`dsteer ${c.name()}: ${str.trim()}\n`) });
   return program;
 }
@@ -85,6 +102,8 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env['DEBUG'] === '1') process.stderr.write(`${err.stack ?? String(err)}\n`);
     else process.stderr.write(`dsteer: internal error: ${err.message ?? String(err)} (run with DEBUG=1 for the stack trace)\n`);
     return 70;
+  } finally {
+    closeBackends();
   }
 }
 

@@ -83,6 +83,21 @@ export class Gpu {
     this.hasSubgroups = handle.features.includes('subgroups');
     this.hasTimestamps = handle.features.includes('timestamp-query');
     this.arena = this.device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'params arena' });
+    // Validation and shader errors surface asynchronously; keep the first and raise it at the next
+    // read or finish, so a bad kernel fails loudly with its label instead of leaving zeros.
+    this.device.addEventListener('uncapturederror', (ev) => {
+      this.error ??= (ev as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  private error: string | undefined;
+
+  private raise(): void {
+    if (this.error !== undefined) {
+      const e = this.error;
+      this.error = undefined;
+      throw new Error(`WebGPU error: ${e}`);
+    }
   }
 
   /** A new storage buffer of at least `bytes` bytes (rounded up to 16), zero-filled. */
@@ -90,6 +105,14 @@ export class Gpu {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     const buffer = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, ...(label ? { label } : {}) });
     return { buffer, offset: 0, size, key: `b${this.nextKey++}` };
+  }
+
+  /** Destroys a buffer made by `buffer()` and forgets its cached bind groups. */
+  release(b: GBuf): void {
+    const id = b.key.split('@')[0]!;
+    for (const k of [...this.bindGroups.keys()]) if (k.split('|').some((part) => part.split('@')[0] === id)) this.bindGroups.delete(k);
+    this.submit();
+    b.buffer.destroy();
   }
 
   /** A view of `byteLength` bytes at `byteOffset` into `b` (must be aligned for binding). */
@@ -131,6 +154,7 @@ export class Gpu {
     await staging.mapAsync(GPUMapMode.READ, 0, len);
     const out = staging.getMappedRange(0, len).slice(0, byteLength);
     staging.unmap();
+    this.raise();
     return out;
   }
 
@@ -151,7 +175,8 @@ export class Gpu {
       if (!this.hasF16) throw new Error(`kernel ${src.name}: f16 weights need the shader-f16 feature, which this adapter lacks`);
       code = 'enable f16;\n' + code.replace(/alias WT = f32;/, 'alias WT = f16;');
     }
-    if (this.hasSubgroups && /\bsubgroup/.test(code) && !/enable subgroups;/.test(code)) code = 'enable subgroups;\n' + code;
+    const uses = code.replace(/\/\/.*$/gm, '');
+    if (this.hasSubgroups && /\bsubgroup[A-Z]\w*\s*\(/.test(uses) && !/enable subgroups;/.test(uses)) code = 'enable subgroups;\n' + code;
     const module = this.device.createShaderModule({ code, label: key });
     const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } }];
     src.bindings.forEach((kind, i) => entries.push({ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: kind === 'read' ? 'read-only-storage' : 'storage' } }));
@@ -223,6 +248,7 @@ export class Gpu {
   async finish(): Promise<void> {
     this.submit();
     await this.device.queue.onSubmittedWorkDone();
+    this.raise();
   }
 
   destroy(): void {

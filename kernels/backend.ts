@@ -11,7 +11,7 @@ import { attentionRef, attentionScratch, type AttentionScratch } from './attenti
 import { embeddingRef } from './embedding.ref.js';
 import { kvAppendRef } from './kv-append.ref.js';
 import { linearRef } from './linear.ref.js';
-import { residualSteerRef, type SteerArgs } from './residual-add.ref.js';
+import { residualSteerNormRef, residualSteerRef, type SteerArgs } from './residual-add.ref.js';
 import { rmsnormRef } from './rmsnorm.ref.js';
 import { ropeRef } from './rope.ref.js';
 import { sampleRef, sampleScratch, type SampleScratch } from './sample.ref.js';
@@ -34,12 +34,18 @@ export interface Kernels<F = unknown, I = unknown> {
   readonly kind: 'cpu' | 'webgpu';
   /** One line for logs and benchmark tables: backend and adapter. */
   readonly description: string;
+  /** Largest buffer one kernel can bind, in bytes (Infinity on the CPU). Run states size themselves to it. */
+  readonly maxBinding: number;
 
   // memory
   allocF32(n: number, label?: string): F;
   allocI32(n: number, label?: string): I;
-  /** Takes ownership of a host array as a buffer (the CPU adopts it, a GPU uploads it). */
-  adoptF32(data: Float32Array, label?: string): F;
+  /**
+   * Takes ownership of a host array as a buffer (the CPU adopts it, a GPU uploads it). `rowLen`
+   * marks a weight matrix [rows, rowLen]: a GPU may store it as f16 and split it into row blocks
+   * when it exceeds a binding.
+   */
+  adoptF32(data: Float32Array, label?: string, rowLen?: number): F;
   /** A sub-range [offset, offset + length) of a buffer, in elements. */
   viewF32(buf: F, offset: number, length: number): F;
   writeF32(dst: F, data: Float32Array, offset?: number): void;
@@ -60,6 +66,8 @@ export interface Kernels<F = unknown, I = unknown> {
   attention(out: F, q: F, kCache: F, vCache: F, slot: I, pos: I, rows: number, nHeads: number, nKvHeads: number, headDim: number, maxSeq: number): void;
   swiglu(out: F, gate: F, up: F, n: number): void;
   residualAdd(x: F, branch: F, rows: number, dim: number, steer: SteerBufs<F, I> | null): void;
+  /** residualAdd, then normOut = rmsnorm(x) * normW (fused on the GPU; `branch` must not be `normOut`). */
+  residualAddNorm(x: F, branch: F, rows: number, dim: number, steer: SteerBufs<F, I> | null, normW: F, normOut: F, eps: number): void;
   /** out[i, :] = src[idx[i], :] for i < n. */
   gatherRows(out: F, src: F, idx: I, n: number, dim: number): void;
   logSoftmax(out: F, x: F, rows: number, n: number): void;
@@ -86,6 +94,7 @@ export function cpuBackend(): CpuKernels {
   return {
     kind: 'cpu',
     description: 'cpu (TypeScript kernel twins, f32 storage, f64 accumulation)',
+    maxBinding: Infinity,
     allocF32: (n) => new Float32Array(n),
     allocI32: (n) => new Int32Array(n),
     adoptF32: (data) => data,
@@ -110,6 +119,9 @@ export function cpuBackend(): CpuKernels {
     swiglu: swigluRef,
     residualAdd(x, branch, rows, dim, steer) {
       residualSteerRef(x, branch, rows, dim, steer satisfies SteerArgs | null);
+    },
+    residualAddNorm(x, branch, rows, dim, steer, normW, normOut, eps) {
+      residualSteerNormRef(x, branch, rows, dim, steer, normW, normOut, eps);
     },
     gatherRows: gatherRowsRef,
     logSoftmax: logSoftmaxRef,

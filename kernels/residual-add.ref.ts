@@ -11,6 +11,7 @@
  * cannot drift from the oracle the GPU kernel is tested against.
  * test:   tests/kernels/residual-add.test.ts
  */
+import { rmsnormRef } from './rmsnorm.ref.js';
 
 /** One steered site's arguments for a batch. */
 export interface SteerArgs {
@@ -66,4 +67,22 @@ export function steerAddRef(x: Float32Array, rows: number, dim: number, s: Steer
 export function residualSteerRef(x: Float32Array, branch: Float32Array, rows: number, dim: number, steer: SteerArgs | null): void {
   residualAddRef(x, branch, rows, dim);
   if (steer !== null) steerAddRef(x, rows, dim, steer);
+}
+
+/**
+ * The fused residual-add + RMSNorm kernel's twin: the residual write (with steering), then the
+ * next RMSNorm of the updated stream into `normOut` (x itself keeps the un-normed sum).
+ */
+export function residualSteerNormRef(
+  x: Float32Array,
+  branch: Float32Array,
+  rows: number,
+  dim: number,
+  steer: SteerArgs | null,
+  normW: Float32Array,
+  normOut: Float32Array,
+  eps: number,
+): void {
+  residualSteerRef(x, branch, rows, dim, steer);
+  rmsnormRef(normOut, x, normW, rows, dim, eps);
 }

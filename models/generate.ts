@@ -8,7 +8,7 @@
 import { DsteerError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import { BatchBuilder, type SeqSteer } from './batch.js';
-import { createRunState, forward, setSteering, type Model, type RunState } from './llama.js';
+import { createRunState, fitShape, forward, setSteering, type Model, type RunState } from './llama.js';
 
 export interface GenerateRequest {
   promptIds: number[];
@@ -80,10 +80,11 @@ function checkRequest(m: Model, r: GenerateRequest, i: number): void {
 export async function generate<F, I>(m: Model<F, I>, reqs: GenerateRequest[], opts: GenerateOptions = {}): Promise<GenerateResult[]> {
   reqs.forEach((r, i) => checkRequest(m, r, i));
   if (reqs.length === 0) return [];
-  const nSlots = Math.min(reqs.length, opts.maxBatch ?? 16);
-  const maxRows = Math.max(nSlots, opts.maxRows ?? 256);
-  const maxSeq = Math.max(...reqs.map((r) => r.promptIds.length + Math.max(1, r.maxNewTokens)));
-  const s: RunState<F, I> = createRunState(m, { maxRows, maxOut: nSlots, nSlots, maxSeq: Math.min(maxSeq, m.cfg.maxContext) });
+  const maxSeq = Math.min(m.cfg.maxContext, Math.max(...reqs.map((r) => r.promptIds.length + Math.max(1, r.maxNewTokens))));
+  const wantSlots = Math.min(reqs.length, opts.maxBatch ?? 16);
+  const shape = fitShape(m, { maxRows: Math.max(wantSlots, opts.maxRows ?? 256), maxOut: wantSlots, nSlots: wantSlots, maxSeq });
+  const { nSlots, maxRows } = shape;
+  const s: RunState<F, I> = createRunState(m, shape);
   const nSites = opts.steering?.sites.length ?? 0;
   if (opts.steering) setSteering(m, s, opts.steering.sites, opts.steering.vectors, opts.steering.preserveNorm);
   else if (reqs.some((r) => r.steer)) throw new Error('a request carries steering but no steering vectors were given');
@@ -94,7 +95,7 @@ export async function generate<F, I>(m: Model<F, I>, reqs: GenerateRequest[], op
   const freeSlots = Array.from({ length: nSlots }, (_, i) => nSlots - 1 - i);
   const active: Active[] = [];
   let next = 0;
-  const bb = new BatchBuilder(maxRows, nSlots, 0, nSites);
+  const bb = new BatchBuilder(maxRows, shape.maxOut, 0, nSites);
   const outSeq: Active[] = [];
   const temp = m.k.allocF32(nSlots);
   const topP = m.k.allocF32(nSlots);

@@ -51,7 +51,8 @@ export interface ResidentSteering<F, I> {
 export interface RunState<F = unknown, I = unknown> {
   shape: RunShape;
   x: F; // [maxRows, dim] the residual stream
-  xb: F; // [maxRows, dim] normed input / branch output
+  xb: F; // [maxRows, dim] normed input of the next projection
+  ab: F; // [maxRows, dim] a block's output (attention or MLP) before the residual add
   q: F; // [maxRows, nHeads * headDim]
   kx: F; // [maxRows, nKvHeads * headDim]
   vx: F; // [maxRows, nKvHeads * headDim]
@@ -72,13 +73,13 @@ export interface RunState<F = unknown, I = unknown> {
   capture: CaptureState<F, I> | null;
 }
 
-/** Hooks being captured: for hook slot i, rows capIdx[0..nRows) land at buf[i, 0..nRows, :]. */
+/** Hooks being captured: for hook i, batch rows idx[0..nRows) land in bufs[i][0..nRows, :]. */
 export interface CaptureState<F, I> {
   hooks: string[];
-  /** For block l and site s (0 pre, 1 mid, 2 post): the capture slot at [3l + s], or -1; final norm at [3 nLayers]. */
+  /** For block l and site s (0 pre, 1 mid, 2 post): the hook index at [3l + s], or -1; final norm at [3 nLayers]. */
   at: Int32Array;
   maxRows: number;
-  buf: F; // [hooks, maxRows, dim]
+  bufs: F[]; // per hook [maxRows, dim] (separate buffers: a GPU binds whole, aligned buffers)
   idx: I; // [maxRows] batch rows to capture
   normed: F | null; // [maxRows, dim] final-norm scratch, only when ln_final is captured
 }
@@ -96,12 +97,33 @@ export interface Batch {
   captureRows?: Int32Array;
 }
 
+/**
+ * Shrinks a wanted run shape so every buffer fits one binding of the backend (a GPU binds each
+ * buffer whole: 128 MiB on lavapipe): fewer KV slots, fewer rows per forward, fewer logit rows.
+ */
+export function fitShape(m: Model, want: RunShape): RunShape {
+  const { cfg } = m;
+  const limit = m.k.maxBinding;
+  if (!Number.isFinite(limit)) return want;
+  const kvRow = cfg.nKvHeads * cfg.headDim * 4;
+  const slotBytes = want.maxSeq * kvRow;
+  if (slotBytes > limit) {
+    throw new DsteerError(`${m.name}: one sequence of ${want.maxSeq} tokens needs a ${(slotBytes / 2 ** 20).toFixed(0)} MiB KV cache per layer, over this device's ${(limit / 2 ** 20).toFixed(0)} MiB binding limit; use shorter sequences`);
+  }
+  const widest = Math.max(cfg.dim, cfg.nHeads * cfg.headDim, cfg.hiddenDim) * 4;
+  const nSlots = Math.max(1, Math.min(want.nSlots, Math.floor(limit / slotBytes)));
+  const maxRows = Math.max(1, Math.min(want.maxRows, Math.floor(limit / widest)));
+  const maxOut = Math.max(1, Math.min(want.maxOut, maxRows, Math.floor(limit / (cfg.vocabSize * 4))));
+  return { maxRows, maxOut, nSlots, maxSeq: want.maxSeq };
+}
+
 /** Allocates every buffer a forward needs, once. */
 export function createRunState<F, I>(m: Model<F, I>, shape: RunShape): RunState<F, I> {
   const { cfg, k } = m;
   if (shape.maxSeq > cfg.maxContext) {
     throw new DsteerError(`${m.name}: a sequence of ${shape.maxSeq} tokens exceeds the model's context of ${cfg.maxContext} tokens`);
   }
+  if (shape.maxOut > shape.maxRows) throw new Error(`maxOut ${shape.maxOut} exceeds maxRows ${shape.maxRows}`);
   const qDim = cfg.nHeads * cfg.headDim;
   const kvDim = cfg.nKvHeads * cfg.headDim;
   const R = shape.maxRows;
@@ -111,6 +133,7 @@ export function createRunState<F, I>(m: Model<F, I>, shape: RunShape): RunState<
     shape,
     x: k.allocF32(R * cfg.dim),
     xb: k.allocF32(R * cfg.dim),
+    ab: k.allocF32(R * cfg.dim),
     q: k.allocF32(R * qDim),
     kx: k.allocF32(R * kvDim),
     vx: k.allocF32(R * kvDim),
@@ -176,7 +199,7 @@ export function setCapture<F, I>(m: Model<F, I>, s: RunState<F, I>, hooks: strin
     hooks: canonical,
     at,
     maxRows,
-    buf: k.allocF32(names.length * maxRows * cfg.dim),
+    bufs: names.map(() => k.allocF32(maxRows * cfg.dim)),
     idx: k.allocI32(maxRows),
     normed: wantsFinal ? k.allocF32(s.shape.maxRows * cfg.dim) : null,
   };
@@ -188,16 +211,16 @@ export async function readCaptures<F, I>(m: Model<F, I>, s: RunState<F, I>, nRow
   const c = s.capture;
   if (c === null) return new Map();
   const dim = m.cfg.dim;
-  const all = await m.k.readF32(c.buf, c.hooks.length * c.maxRows * dim);
-  return new Map(c.hooks.map((h, i) => [h, all.slice(i * c.maxRows * dim, (i * c.maxRows + nRows) * dim)]));
+  const out = new Map<string, Float32Array>();
+  for (let i = 0; i < c.hooks.length; i++) out.set(c.hooks[i]!, await m.k.readF32(c.bufs[i]!, nRows * dim));
+  return out;
 }
 
 function captureAt<F, I>(m: Model<F, I>, s: RunState<F, I>, at: number, src: F, n: number): void {
   const c = s.capture!;
   const i = c.at[at]!;
   if (i < 0) return;
-  const dim = m.cfg.dim;
-  m.k.gatherRows(m.k.viewF32(c.buf, i * c.maxRows * dim, c.maxRows * dim), src, c.idx, n, dim);
+  m.k.gatherRows(c.bufs[i]!, src, c.idx, n, m.cfg.dim);
 }
 
 function steerAt<F, I>(s: RunState<F, I>, l: number, mid: boolean, steered: boolean): SteerBufs<F, I> | null {
@@ -251,10 +274,11 @@ export function forward<F, I>(m: Model<F, I>, s: RunState<F, I>, b: Batch): void
 
   K.embedding(s.x, w.embed, s.ids, R, dim); //                                  x [R, dim]
   if (cap) captureAt(m, s, 0, s.x, nCap); //                                     blocks.0.hook_resid_pre
+  K.rmsnorm(s.xb, s.x, w.layers[0]!.attnNorm, R, dim, eps); //                   xb [R, dim] block 0's attention input
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l]!;
-    // attention block
-    K.rmsnorm(s.xb, s.x, L.attnNorm, R, dim, eps); //                            xb [R, dim]
+    const next = w.layers[l + 1];
+    // attention block (its input norm was fused into the previous residual write)
     K.linear(s.q, s.xb, L.wq, L.bq, R, dim, qDim); //                            q  [R, nHeads*headDim]
     K.linear(s.kx, s.xb, L.wk, L.bk, R, dim, kvDim); //                          kx [R, nKv*headDim]
     K.linear(s.vx, s.xb, L.wv, L.bv, R, dim, kvDim); //                          vx [R, nKv*headDim]
@@ -262,25 +286,25 @@ export function forward<F, I>(m: Model<F, I>, s: RunState<F, I>, b: Batch): void
     K.rope(s.kx, s.pos, s.cos, s.sin, R, nKvHeads, headDim); //                  rotate k likewise
     K.kvAppend(s.kCache[l]!, s.vCache[l]!, s.kx, s.vx, s.slot, s.pos, R, kvDim, maxSeq); // cache[slot, pos] = k, v
     K.attention(s.att, s.q, s.kCache[l]!, s.vCache[l]!, s.slot, s.pos, R, nHeads, nKvHeads, headDim, maxSeq); // att [R, qDim]
-    K.linear(s.xb, s.att, L.wo, L.bo, R, qDim, dim); //                          xb [R, dim] attention output
-    K.residualAdd(s.x, s.xb, R, dim, steerAt(s, l, true, steered)); //           x += attn (+ steering at resid_mid)
+    K.linear(s.ab, s.att, L.wo, L.bo, R, qDim, dim); //                          ab [R, dim] attention output
+    K.residualAddNorm(s.x, s.ab, R, dim, steerAt(s, l, true, steered), L.mlpNorm, s.xb, eps); // x += attn (+ steer at resid_mid); xb = norm(x)
     if (cap) captureAt(m, s, 3 * l + 1, s.x, nCap); //                           blocks.l.hook_resid_mid
     // MLP block
-    K.rmsnorm(s.xb, s.x, L.mlpNorm, R, dim, eps); //                             xb [R, dim]
     K.linear(s.hb, s.xb, L.wGate, null, R, dim, hiddenDim); //                   hb  [R, hidden] gate
     K.linear(s.hb2, s.xb, L.wUp, null, R, dim, hiddenDim); //                    hb2 [R, hidden] up
     K.swiglu(s.hb, s.hb, s.hb2, R * hiddenDim); //                               hb = silu(gate) * up
-    K.linear(s.xb, s.hb, L.wDown, null, R, hiddenDim, dim); //                   xb [R, dim] MLP output
-    K.residualAdd(s.x, s.xb, R, dim, steerAt(s, l, false, steered)); //          x += mlp (+ steering at resid_post)
+    K.linear(s.ab, s.hb, L.wDown, null, R, hiddenDim, dim); //                   ab [R, dim] MLP output
+    if (next) K.residualAddNorm(s.x, s.ab, R, dim, steerAt(s, l, false, steered), next.attnNorm, s.xb, eps); // x += mlp (+ steer); xb = next input
+    else K.residualAdd(s.x, s.ab, R, dim, steerAt(s, l, false, steered)); //     x += mlp (+ steer at resid_post)
     if (cap) captureAt(m, s, 3 * l + 2, s.x, nCap); //                           blocks.l.hook_resid_post
-    if (cap && l + 1 < c.nLayers) captureAt(m, s, 3 * (l + 1), s.x, nCap); //   blocks.l+1.hook_resid_pre (same values)
+    if (cap && next) captureAt(m, s, 3 * (l + 1), s.x, nCap); //                 blocks.l+1.hook_resid_pre (same values)
   }
   if (cap && s.capture!.normed !== null) {
     K.rmsnorm(s.capture!.normed, s.x, w.finalNorm, R, dim, eps); //             final norm of every row, only for ln_final capture
     captureAt(m, s, 3 * c.nLayers, s.capture!.normed, nCap); //                  ln_final.hook_normalized
   }
   if (nOut === 0) return;
-  K.gatherRows(s.xo, s.x, s.outIdx, nOut, dim); //                               xo [nOut, dim] rows that need logits
-  K.rmsnorm(s.xo, s.xo, w.finalNorm, nOut, dim, eps); //                         final norm
+  K.gatherRows(s.xb, s.x, s.outIdx, nOut, dim); //                               xb [nOut, dim] rows that need logits
+  K.rmsnorm(s.xo, s.xb, w.finalNorm, nOut, dim, eps); //                         xo = final norm
   K.linear(s.logits, s.xo, w.lmHead, null, nOut, dim, vocabSize); //             logits [nOut, vocab]
 }

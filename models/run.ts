@@ -7,7 +7,7 @@
 import { DsteerError } from '../engine/errors.js';
 import { BatchBuilder, type SeqSteer } from './batch.js';
 import type { SteeringSetup } from './generate.js';
-import { createRunState, forward, readCaptures, setCapture, setSteering, type Model } from './llama.js';
+import { createRunState, fitShape, forward, readCaptures, setCapture, setSteering, type Model } from './llama.js';
 
 export interface FeedSequence {
   ids: number[];
@@ -53,10 +53,12 @@ export async function feed<F, I>(m: Model<F, I>, seqs: FeedSequence[], opts: Fee
       if (!Number.isInteger(id) || id < 0 || id >= m.cfg.vocabSize) throw new DsteerError(`sequence ${i}: token id ${id} is outside the vocabulary (0..${m.cfg.vocabSize - 1})`);
     }
   });
-  const nSlots = Math.min(seqs.length, opts.maxBatch ?? 16);
-  const maxRows = Math.max(1, opts.maxRows ?? 256);
   const maxSeq = Math.max(...seqs.map((q) => q.ids.length));
-  const s = createRunState(m, { maxRows, maxOut: maxRows, nSlots, maxSeq });
+  const wantRows = Math.max(1, opts.maxRows ?? 256);
+  const wantSlots = Math.min(seqs.length, opts.maxBatch ?? 16);
+  const shape = fitShape(m, { maxRows: wantRows, maxOut: wantRows, nSlots: wantSlots, maxSeq });
+  const { nSlots, maxRows, maxOut } = shape;
+  const s = createRunState(m, shape);
   const nSites = opts.steering?.sites.length ?? 0;
   if (opts.steering) setSteering(m, s, opts.steering.sites, opts.steering.vectors, opts.steering.preserveNorm);
   const wantsCapture = seqs.some((q) => q.capture !== undefined);
@@ -67,7 +69,7 @@ export async function feed<F, I>(m: Model<F, I>, seqs: FeedSequence[], opts: Fee
   }
   const V = m.cfg.vocabSize;
   const dim = m.cfg.dim;
-  const bb = new BatchBuilder(maxRows, maxRows, wantsCapture ? maxRows : 0, nSites);
+  const bb = new BatchBuilder(maxRows, maxOut, wantsCapture ? maxRows : 0, nSites);
   const outTag: [number, number][] = []; // (seq, pos) of each logits row
   const capTag: [number, number][] = [];
   const fed = new Int32Array(seqs.length);

@@ -105,42 +105,46 @@ export async function loadWeights<F, I>(dir: FileDir, cfg: ModelConfig, k: Kerne
     for (const name of want.keys()) {
       const t = store.tensors.get(name) as TensorInfo;
       const data = await readTensorF32(t);
-      loaded.set(name, k.adoptF32(data, name));
+      loaded.set(name, k.adoptF32(data, name, t.shape.length === 2 ? t.shape[1] : undefined));
       bytes += data.byteLength;
       onProgress?.(++done, want.size, bytes);
     }
-    const get = (n: string): F => loaded.get(n) as F;
-    const opt = (n: string): F | null => loaded.get(n) ?? null;
-    const layers: LayerWeights<F>[] = [];
-    for (let l = 0; l < cfg.nLayers; l++) {
-      const p = `model.layers.${l}.`;
-      layers.push({
-        attnNorm: get(p + 'input_layernorm.weight'),
-        wq: get(p + 'self_attn.q_proj.weight'),
-        wk: get(p + 'self_attn.k_proj.weight'),
-        wv: get(p + 'self_attn.v_proj.weight'),
-        wo: get(p + 'self_attn.o_proj.weight'),
-        bq: opt(p + 'self_attn.q_proj.bias'),
-        bk: opt(p + 'self_attn.k_proj.bias'),
-        bv: opt(p + 'self_attn.v_proj.bias'),
-        bo: opt(p + 'self_attn.o_proj.bias'),
-        mlpNorm: get(p + 'post_attention_layernorm.weight'),
-        wGate: get(p + 'mlp.gate_proj.weight'),
-        wUp: get(p + 'mlp.up_proj.weight'),
-        wDown: get(p + 'mlp.down_proj.weight'),
-      });
-    }
-    const embed = get('model.embed_tokens.weight');
-    const weights: ModelWeights<F> = {
-      embed,
-      layers,
-      finalNorm: get('model.norm.weight'),
-      lmHead: cfg.tiedEmbeddings ? embed : get('lm_head.weight'),
-    };
+    const weights = assembleWeights(cfg, loaded);
     return { weights, bytes, unused };
   } finally {
     await store.close();
   }
+}
+
+/** Typed fields from tensors keyed by HF name (all of expectedTensors(cfg) must be present). */
+export function assembleWeights<F>(cfg: ModelConfig, byName: Map<string, F>): ModelWeights<F> {
+  const get = (n: string): F => {
+    const t = byName.get(n);
+    if (t === undefined) throw new Error(`tensor ${n} was not loaded`);
+    return t;
+  };
+  const opt = (n: string): F | null => byName.get(n) ?? null;
+  const layers: LayerWeights<F>[] = [];
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const p = `model.layers.${l}.`;
+    layers.push({
+      attnNorm: get(p + 'input_layernorm.weight'),
+      wq: get(p + 'self_attn.q_proj.weight'),
+      wk: get(p + 'self_attn.k_proj.weight'),
+      wv: get(p + 'self_attn.v_proj.weight'),
+      wo: get(p + 'self_attn.o_proj.weight'),
+      bq: opt(p + 'self_attn.q_proj.bias'),
+      bk: opt(p + 'self_attn.k_proj.bias'),
+      bv: opt(p + 'self_attn.v_proj.bias'),
+      bo: opt(p + 'self_attn.o_proj.bias'),
+      mlpNorm: get(p + 'post_attention_layernorm.weight'),
+      wGate: get(p + 'mlp.gate_proj.weight'),
+      wUp: get(p + 'mlp.up_proj.weight'),
+      wDown: get(p + 'mlp.down_proj.weight'),
+    });
+  }
+  const embed = get('model.embed_tokens.weight');
+  return { embed, layers, finalNorm: get('model.norm.weight'), lmHead: cfg.tiedEmbeddings ? embed : get('lm_head.weight') };
 }
 
 /**

@@ -34,11 +34,16 @@
  *                       openModelTensors, readTensorF32, encodeSafetensors, elementCount,
  *                       readVectorFile, encodeVectorFile, validateVectors, selectLayers,
  *                       planSteering, Rng, parseGrid
+ * `g` is a Gpu (engine/gpu.ts) on the test adapter; examples using it skip without an adapter (and
+ * the file fails under DSTEER_REQUIRE_WEBGPU=1).
  * Without ../shared, the examples that use a fixture name (modelDir, dir, model, tokenizer,
  * chatTokenizer, sv) as a free identifier are skipped with a warning; the others still run.
  *
  * A second test checks that the public functions listed in REQUIRED carry an example.
  */
+import { describeAdapter, lastGpuError, openGpu } from '../../engine/device.js';
+import { Gpu } from '../../engine/gpu.js';
+import { gpuBackend } from '../../kernels/gpu-backend.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -194,6 +199,14 @@ function parseFile(file: string): ParsedFile {
 // ---- running examples ----
 
 const FIXTURE_NAMES = ['modelDir', 'dir', 'model', 'tokenizer', 'chatTokenizer', 'sv'] as const;
+/** `g`: a Gpu (engine/gpu.ts) on the test adapter (lavapipe in CI); examples that use it skip without one. */
+const GPU_NAMES = ['g'] as const;
+const gpuHandle = await openGpu({ allowSoftware: true });
+const gpu = gpuHandle ? new Gpu(gpuHandle) : null;
+if (!gpu) {
+  if (process.env['DSTEER_REQUIRE_WEBGPU'] === '1') throw new Error(`doc examples: DSTEER_REQUIRE_WEBGPU=1 but no WebGPU adapter: ${lastGpuError()}`);
+  console.warn(`SKIPPED: doc examples that use a GPU (g): no WebGPU adapter: ${lastGpuError()}`);
+}
 
 const PURE_SCOPE: Record<string, unknown> = {
   promptIds: [1, 5, 9],
@@ -201,6 +214,7 @@ const PURE_SCOPE: Record<string, unknown> = {
   loadModel, generate, score, feed, parseConfig, parseConfigText, readModelConfig, loadWeights, loadTokenizer,
   readSafetensorsHeader, openModelTensors, readTensorF32, encodeSafetensors, elementCount,
   readVectorFile, encodeVectorFile, validateVectors, selectLayers, planSteering, Rng, parseGrid,
+  openGpu, lastGpuError, describeAdapter, Gpu, gpuBackend,
 };
 
 function wrap(code: string): string {
@@ -273,12 +287,16 @@ const needsFixture = (ex: Example): boolean => {
   const free = freeNames(ex.code);
   return FIXTURE_NAMES.some((n) => free.has(n));
 };
-const skipped = haveFixture ? [] : examples.filter(needsFixture);
+const needsGpu = (ex: Example): boolean => {
+  const free = freeNames(ex.code);
+  return GPU_NAMES.some((n) => free.has(n));
+};
+const skipped = examples.filter((ex) => (!haveFixture && needsFixture(ex)) || (!gpu && needsGpu(ex)));
 if (!haveFixture) {
   console.warn(`SKIPPED: ${skipped.length} of ${examples.length} doc examples need ${sharedPath(FIXTURE)}, which is absent; the other ${examples.length - skipped.length} run`);
 }
 
-const context: Record<string, unknown> = { ...PURE_SCOPE };
+const context: Record<string, unknown> = { ...PURE_SCOPE, g: gpu };
 const toClose: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
@@ -301,6 +319,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of toClose) await c.close();
+  gpu?.destroy();
 });
 
 describe('doc examples', () => {
