@@ -17,8 +17,10 @@ import { embeddingRef } from '../kernels/embedding.ref.js';
 import { gatherRowsGpu } from '../kernels/gather-rows.js';
 import { kvAppendGpu } from '../kernels/kv-append.js';
 import { kvAppendRef } from '../kernels/kv-append.ref.js';
-import { linearGpu, LINEAR_VERSIONS } from '../kernels/linear.js';
-import { linearRef } from '../kernels/linear.ref.js';
+import { linearGpu, linearSwigluGpu, LINEAR_VERSIONS } from '../kernels/linear.js';
+import { linearRef, linearSwigluRef } from '../kernels/linear.ref.js';
+import { qkvRopeGpu } from '../kernels/qkv-rope.js';
+import { qkvRopeRef } from '../kernels/qkv-rope.ref.js';
 import { residualAddGpu } from '../kernels/residual-add.js';
 import { residualSteerNormRef } from '../kernels/residual-add.ref.js';
 import { rmsnormGpu } from '../kernels/rmsnorm.js';
@@ -128,6 +130,27 @@ function cases(g: Gpu, s: Shapes): Case[] {
       }
     }
   }
+  // the down projection with the SwiGLU prologue (fed by the fused gate/up projection)
+  {
+    const wd = rand(rng, dim * hidden, 0.02);
+    const wdb = up(g, wd);
+    for (const rows of [1, prefill]) {
+      const gu = rand(rng, rows * 2 * hidden, 2);
+      const gub = up(g, gu);
+      const ob = g.buffer(rows * dim * 4);
+      out.push({
+        kernel: 'linear', version: 'auto+swiglu', shape: `${rows}x(2x${hidden}) . ${dim}x${hidden}^T`, dtype: 'f32',
+        flops: 2 * rows * hidden * dim + 6 * rows * hidden, bytes: dim * hidden * 4 + rows * (2 * hidden + dim) * 4, bound: rows === 1 ? 'memory' : 'compute',
+        run: () => linearSwigluGpu(g, ob, gub, wdb, rows, hidden, dim),
+        check: async () => {
+          const want = new Float32Array(rows * dim);
+          linearSwigluRef(want, gu, wd, rows, hidden, dim);
+          return relErr(await getF(g, ob, rows * dim), want);
+        },
+        tol: 1e-4,
+      });
+    }
+  }
   // rmsnorm, residual-add (steered, fused norm), swiglu, embedding, gather-rows
   for (const rows of [1, prefill]) {
     const x = rand(rng, rows * dim, 4);
@@ -228,6 +251,24 @@ function cases(g: Gpu, s: Shapes): Case[] {
       const want = q.slice();
       ropeRef(want, pos, rope.cos, rope.sin, prefill, nHeads, headDim);
       return relErr(await getF(g, qb, q.length), want);
+    },
+    tol: 1e-5,
+  });
+  const qkvDim = nHeads * headDim + 2 * kvDim;
+  const qkv = rand(rng, prefill * qkvDim);
+  const qkvb = up(g, qkv);
+  const qob = g.buffer(prefill * nHeads * headDim * 4);
+  const kc0 = g.buffer(ctx * kvDim * 4);
+  const vc0 = g.buffer(ctx * kvDim * 4);
+  out.push({
+    kernel: 'qkv-rope', version: 'v1', shape: `${prefill}x(${nHeads}+2x${nKv})x${headDim}`, dtype: 'f32', flops: 3 * prefill * (nHeads + nKv) * headDim, bytes: 2 * prefill * qkvDim * 4, bound: 'memory',
+    run: () => qkvRopeGpu(g, qob, kc0, vc0, qkvb, posb, slotb, cosb, sinb, prefill, nHeads, nKv, headDim, ctx),
+    check: async () => {
+      const wq = new Float32Array(prefill * nHeads * headDim);
+      const wk = new Float32Array(ctx * kvDim);
+      const wv = new Float32Array(ctx * kvDim);
+      qkvRopeRef(wq, wk, wv, qkv, pos, slot, rope.cos, rope.sin, prefill, nHeads, nKv, headDim, ctx);
+      return Math.max(relErr(await getF(g, qob, wq.length), wq), relErr(await getF(g, kc0, wk.length), wk), relErr(await getF(g, vc0, wv.length), wv));
     },
     tol: 1e-5,
   });

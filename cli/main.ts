@@ -74,7 +74,7 @@ export function buildProgram(): Command {
     .option('--config <name>', 'random-weight model for e2e/steering: tiny, small, 8b (default: small on CPUs and software adapters, 8b on a GPU)')
     .option('--steps <n>', 'decode steps per measurement', '32')
     .option('--reps <n>', 'timed repetitions per kernel case', '10')
-    .option('--prompts <n>', 'prompts per lambda in the lambda-grid measurement', '2')
+    .option('--prompts <n>', 'prompts per lambda in the lambda-grid measurement', '1')
     .option('--model <dir>', 'cpu suite: model folder for the decode measurement (default ../shared/models/stories260k)')
     .option('--out <file>', 'also append JSON lines to this file')
     .action(async (opts) => runBench(opts));

@@ -90,6 +90,36 @@ export function lastGpuError(): string {
  */
 export async function openGpu(opts: { allowSoftware: boolean }): Promise<GpuHandle | null> {
   lastError = '';
+  // One device per process, shared by reference count: creating and destroying devices back to
+  // back while another is alive crashed lavapipe (a mutex assertion in a driver thread), and a
+  // second device buys nothing. The device is destroyed when the last handle is.
+  if (shared !== null && (opts.allowSoftware || !shared.handle.adapterInfo.isSoftware)) return share(shared);
+  const h = await openNew(opts);
+  if (h === null) return null;
+  if (shared !== null) return h; // a software device is shared but a hardware one was asked for
+  shared = { handle: h, refs: 0 };
+  return share(shared);
+}
+
+let shared: { handle: GpuHandle; refs: number } | null = null;
+
+function share(s: { handle: GpuHandle; refs: number }): GpuHandle {
+  s.refs++;
+  let open = true;
+  return {
+    ...s.handle,
+    destroy() {
+      if (!open) return;
+      open = false;
+      if (--s.refs === 0) {
+        if (shared === s) shared = null;
+        s.handle.destroy();
+      }
+    },
+  };
+}
+
+async function openNew(opts: { allowSoftware: boolean }): Promise<GpuHandle | null> {
   let gpu: GPU | null = await findGpu();
   if (!gpu) return null;
   let adapter: GPUAdapter | null;

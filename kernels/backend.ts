@@ -11,12 +11,13 @@ import { attentionRef, attentionScratch, type AttentionScratch } from './attenti
 import { embeddingRef } from './embedding.ref.js';
 import { kvAppendRef } from './kv-append.ref.js';
 import { linearRef } from './linear.ref.js';
+import { qkvRopeRef, type QkvScratch } from './qkv-rope.ref.js';
 import { residualSteerNormRef, residualSteerRef, type SteerArgs } from './residual-add.ref.js';
 import { rmsnormRef } from './rmsnorm.ref.js';
 import { ropeRef } from './rope.ref.js';
 import { sampleRef, sampleScratch, type SampleScratch } from './sample.ref.js';
 import { logSoftmaxRef } from './softmax.ref.js';
-import { swigluRef } from './swiglu.ref.js';
+import { swigluGuRef, swigluRef } from './swiglu.ref.js';
 
 /** Steering arguments of one residual write, over backend buffers (see residual-add.ref.ts). */
 export interface SteerBufs<F, I> {
@@ -63,8 +64,12 @@ export interface Kernels<F = unknown, I = unknown> {
   linear(out: F, x: F, w: F, bias: F | null, rows: number, inDim: number, outDim: number): void;
   rope(x: F, pos: I, cos: F, sin: F, rows: number, nHeads: number, headDim: number): void;
   kvAppend(kCache: F, vCache: F, k: F, v: F, slot: I, pos: I, rows: number, kvDim: number, maxSeq: number): void;
+  /** RoPE on a fused [q | k | v] projection: q -> q, rotated k and v -> the KV cache (qkv-rope.ref.ts). */
+  qkvRope(q: F, kCache: F, vCache: F, qkv: F, pos: I, slot: I, cos: F, sin: F, rows: number, nHeads: number, nKvHeads: number, headDim: number, maxSeq: number): void;
   attention(out: F, q: F, kCache: F, vCache: F, slot: I, pos: I, rows: number, nHeads: number, nKvHeads: number, headDim: number, maxSeq: number): void;
   swiglu(out: F, gate: F, up: F, n: number): void;
+  /** out[r, i] = silu(gu[r, i]) * gu[r, hidden + i]: SwiGLU on a fused gate/up projection's rows. */
+  swigluGu(out: F, gu: F, rows: number, hidden: number): void;
   residualAdd(x: F, branch: F, rows: number, dim: number, steer: SteerBufs<F, I> | null): void;
   /** residualAdd, then normOut = rmsnorm(x) * normW (fused on the GPU; `branch` must not be `normOut`). */
   residualAddNorm(x: F, branch: F, rows: number, dim: number, steer: SteerBufs<F, I> | null, normW: F, normOut: F, eps: number): void;
@@ -91,6 +96,7 @@ export function gatherRowsRef(out: Float32Array, src: Float32Array, idx: Int32Ar
 export function cpuBackend(): CpuKernels {
   let attScratch: AttentionScratch | null = null;
   let smpScratch: SampleScratch | null = null;
+  let qkvScratch: QkvScratch = { k: new Float32Array(0), v: new Float32Array(0) };
   return {
     kind: 'cpu',
     description: 'cpu (TypeScript kernel twins, f32 storage, f64 accumulation)',
@@ -116,7 +122,13 @@ export function cpuBackend(): CpuKernels {
       }
       attentionRef(out, q, kCache, vCache, slot, pos, rows, nHeads, nKvHeads, headDim, maxSeq, attScratch);
     },
+    qkvRope(q, kCache, vCache, qkv, pos, slot, cos, sin, rows, nHeads, nKvHeads, headDim, maxSeq) {
+      const n = rows * nKvHeads * headDim;
+      if (qkvScratch.k.length < n) qkvScratch = { k: new Float32Array(n), v: new Float32Array(n) };
+      qkvRopeRef(q, kCache, vCache, qkv, pos, slot, cos, sin, rows, nHeads, nKvHeads, headDim, maxSeq, qkvScratch);
+    },
     swiglu: swigluRef,
+    swigluGu: swigluGuRef,
     residualAdd(x, branch, rows, dim, steer) {
       residualSteerRef(x, branch, rows, dim, steer satisfies SteerArgs | null);
     },

@@ -14,12 +14,13 @@ import { embeddingGpu } from './embedding.js';
 import { gatherRowsGpu } from './gather-rows.js';
 import { kvAppendGpu } from './kv-append.js';
 import { linearGpu, LINEAR_DEFAULT } from './linear.js';
+import { qkvRopeGpu } from './qkv-rope.js';
 import { residualAddGpu } from './residual-add.js';
 import { rmsnormGpu } from './rmsnorm.js';
 import { ropeGpu } from './rope.js';
 import { sampleGpu } from './sample.js';
 import { logSoftmaxGpu } from './softmax.js';
-import { swigluGpu } from './swiglu.js';
+import { swigluGpu, swigluGuGpu } from './swiglu.js';
 
 export type GpuKernels = Kernels<GBuf, GBuf> & { readonly gpu: Gpu };
 
@@ -93,7 +94,10 @@ export function gpuBackend(g: Gpu, opts: GpuBackendOptions = {}): GpuKernels {
     kvAppend: (kc, vc, k, v, slot, pos, rows, kvDim, maxSeq) => kvAppendGpu(g, kc, vc, k, v, slot, pos, rows, kvDim, maxSeq),
     attention: (out, q, kc, vc, slot, pos, rows, nHeads, nKvHeads, headDim, maxSeq) =>
       attentionGpu(g, out, q, kc, vc, slot, pos, rows, nHeads, nKvHeads, headDim, maxSeq, attentionVersion),
+    qkvRope: (q, kc, vc, qkv, pos, slot, cos, sin, rows, nHeads, nKvHeads, headDim, maxSeq) =>
+      qkvRopeGpu(g, q, kc, vc, qkv, pos, slot, cos, sin, rows, nHeads, nKvHeads, headDim, maxSeq),
     swiglu: (out, gate, up, n) => swigluGpu(g, out, gate, up, n),
+    swigluGu: (out, gu, rows, hidden) => swigluGuGpu(g, out, gu, rows, hidden),
     residualAdd: (x, branch, rows, dim, steer) => residualAddGpu(g, x, branch, rows, dim, steer, null),
     residualAddNorm: (x, branch, rows, dim, steer, w, out, eps) => residualAddGpu(g, x, branch, rows, dim, steer, { w, out, eps }),
     gatherRows: (out, src, idx, n, dim) => gatherRowsGpu(g, out, src, idx, n, dim),

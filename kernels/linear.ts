@@ -15,11 +15,16 @@
  * LINEAR_DEFAULT = 'auto' safe: it picks v3-gemv for rows <= GEMV_MAX_ROWS (decode) and v2-tiled
  * above (prefill), and a prompt still gets the same logits alone or batched, prefilled or decoded.
  *
+ * linearSwigluGpu is the same kernels with the WGSL override SWIGLU = true (STYLE point 4: a
+ * variant is a constant, not a copy): x is then gu [rows, 2 * hidden] (gate | up) and each x element
+ * silu(gate) * up, computed on load in one f32 expression shared by the three versions, so the
+ * bitwise agreement above holds for it too. (The MLP's down projection without a swiglu pass.)
+ *
  * W is stored f32 or f16 (`w.f16`, needs shader-f16); accumulation is f32 always. A weight too
  * large for one binding comes as `w.parts` (row blocks): one dispatch per part writes output
- * columns [row0, row0 + rows). Limits: x (rows * inDim * 4 bytes), out (rows * outDim * 4) and
- * bias are bound whole, so each must fit g.maxBinding (call on row blocks otherwise); `out` must
- * not alias `x`; rows * outDim < 2^32 (v1's thread index) and ceil(rows / 8) <= 65535 (v3's z).
+ * columns [row0, row0 + rows). Limits: x (rows * inDim * 4 bytes; gu rows * 2 * hidden * 4), out
+ * (rows * outDim * 4) and bias are bound whole, so each must fit g.maxBinding (call on row blocks
+ * otherwise); `out` must not alias `x` (or `gu`); rows * outDim < 2^32 (v1's thread index) and ceil(rows / 8) <= 65535 (v3's z).
  */
 import { grid, type GBuf, type Gpu, type KernelSource } from '../engine/gpu.js';
 import { WGSL } from './wgsl.gen.js';
@@ -77,13 +82,54 @@ export function linearGpu(
   outDim: number,
   version: LinearVersion | 'auto' = LINEAR_DEFAULT,
 ): void {
+  record('linearGpu', g, out, x, w, bias, rows, inDim, outDim, version, false);
+}
+
+/**
+ * Records the MLP's down projection fed straight from the fused gate/up projection:
+ * out[r, o] = sum_k silu(gu[r, k]) * gu[r, hidden + k] * W[o, k], silu(g) = g / (1 + exp(-g)).
+ * `gu` is [rows, 2 * hidden] f32 (gate half, then up half), `w` is [outDim, hidden] as in
+ * linearGpu (f32 or f16, whole or `w.parts`), no bias. The same kernels with the override
+ * SWIGLU = true: each x element is computed on load, in the same f32 expression in every version,
+ * and summed in the same order, so versions agree bitwise and a row's result does not depend on
+ * the batch; version selection is linearGpu's. Twin: linearSwigluRef.
+ */
+export function linearSwigluGpu(
+  g: Gpu,
+  out: GBuf,
+  gu: GBuf,
+  w: GBuf,
+  rows: number,
+  hidden: number,
+  outDim: number,
+  version: LinearVersion | 'auto' = LINEAR_DEFAULT,
+): void {
+  record('linearSwigluGpu', g, out, gu, w, null, rows, hidden, outDim, version, true);
+}
+
+/** linearGpu and linearSwigluGpu: `swiglu` sets the kernels' SWIGLU override (x is then gu). */
+function record(
+  fn: string,
+  g: Gpu,
+  out: GBuf,
+  x: GBuf,
+  w: GBuf,
+  bias: GBuf | null,
+  rows: number,
+  inDim: number,
+  outDim: number,
+  version: LinearVersion | 'auto',
+  swiglu: boolean,
+): void {
   if (rows === 0 || outDim === 0) return;
   const wBytes = w.f16 === true ? 2 : 4;
   const parts = w.parts ?? [{ buf: w, row0: 0, rows: outDim }];
-  checkSizes(g, out, x, bias, parts, rows, inDim, outDim, wBytes);
+  checkSizes(fn, g, out, x, bias, parts, rows, inDim, outDim, wBytes, swiglu);
   let v: LinearVersion = version === 'auto' ? (rows <= GEMV_MAX_ROWS ? 'v3-gemv' : 'v2-tiled') : version;
   if (v === 'v3-gemv' && inDim % 4 !== 0) v = 'v1';
   const elem = w.f16 === true ? 'f16' : 'f32';
+  // only set when on, so the plain pipelines keep their cache keys
+  const variant: Record<string, number> = swiglu ? { SWIGLU: 1 } : {};
   let b = bias;
   if (b === null) {
     b = dummies.get(g) ?? g.buffer(16, 'linear: no bias');
@@ -95,13 +141,13 @@ export function linearGpu(
     const bufs = [x, part.buf, b, out];
     if (v === 'v1') {
       const [gx, gy] = grid(Math.ceil((rows * part.rows) / V1_WG));
-      g.dispatch(g.pipeline(SOURCES.v1, { WG: V1_WG }, elem), bufs, params, gx, gy);
+      g.dispatch(g.pipeline(SOURCES.v1, { WG: V1_WG, ...variant }, elem), bufs, params, gx, gy);
     } else if (v === 'v2-tiled') {
       const [gx, gy] = grid(Math.ceil(part.rows / (4 * TILE.WGX)));
-      g.dispatch(g.pipeline(SOURCES[v], TILE, elem), bufs, params, gx, gy, Math.ceil(rows / (4 * TILE.WGY)));
+      g.dispatch(g.pipeline(SOURCES[v], { ...TILE, ...variant }, elem), bufs, params, gx, gy, Math.ceil(rows / (4 * TILE.WGY)));
     } else {
       const [gx, gy] = grid(Math.ceil(part.rows / (GEMV.WG / GEMV.lanes)));
-      g.dispatch(g.pipeline(SOURCES[v], { WG: GEMV.WG }, elem), bufs, params, gx, gy, Math.ceil(rows / GEMV.rows));
+      g.dispatch(g.pipeline(SOURCES[v], { WG: GEMV.WG, ...variant }, elem), bufs, params, gx, gy, Math.ceil(rows / GEMV.rows));
     }
   }
 }
@@ -111,6 +157,7 @@ export function linearGpu(
  * binding exceeds the device's limit (with what to do about it).
  */
 function checkSizes(
+  fn: string,
   g: Gpu,
   out: GBuf,
   x: GBuf,
@@ -120,22 +167,25 @@ function checkSizes(
   inDim: number,
   outDim: number,
   wBytes: number,
+  swiglu: boolean,
 ): void {
+  const dims = swiglu ? `rows ${rows}, hidden ${inDim}, outDim ${outDim}` : `rows ${rows}, inDim ${inDim}, outDim ${outDim}`;
   const need = (what: string, b: GBuf, bytes: number): void => {
-    if (b.size < bytes) throw new Error(`linearGpu: ${what} has ${b.size} bytes but the shapes (rows ${rows}, inDim ${inDim}, outDim ${outDim}) need ${bytes}`);
+    if (b.size < bytes) throw new Error(`${fn}: ${what} has ${b.size} bytes but the shapes (${dims}) need ${bytes}`);
     if (b.size > g.maxBinding) {
       const fix = what.startsWith('w') ? 'split the weight into w.parts' : 'pass a view of the rows used, or call on blocks of rows';
-      throw new Error(`linearGpu: ${what} binds ${b.size} bytes, over the device's ${g.maxBinding}-byte storage binding limit; ${fix}`);
+      throw new Error(`${fn}: ${what} binds ${b.size} bytes, over the device's ${g.maxBinding}-byte storage binding limit; ${fix}`);
     }
   };
-  need('x', x, rows * inDim * 4);
+  if (swiglu) need('gu', x, rows * 2 * inDim * 4);
+  else need('x', x, rows * inDim * 4);
   need('out', out, rows * outDim * 4);
   if (bias !== null) need('bias', bias, outDim * 4);
   let next = 0;
   for (const p of parts) {
-    if (p.row0 !== next) throw new Error(`linearGpu: w.parts must cover rows 0..${outDim} in order; a part starts at row ${p.row0}, expected ${next}`);
+    if (p.row0 !== next) throw new Error(`${fn}: w.parts must cover rows 0..${outDim} in order; a part starts at row ${p.row0}, expected ${next}`);
     need(`w part at row ${p.row0}`, p.buf, p.rows * inDim * wBytes);
     next += p.rows;
   }
-  if (next !== outDim) throw new Error(`linearGpu: w.parts cover ${next} rows but outDim is ${outDim}`);
+  if (next !== outDim) throw new Error(`${fn}: w.parts cover ${next} rows but outDim is ${outDim}`);
 }

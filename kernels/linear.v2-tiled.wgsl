@@ -1,5 +1,8 @@
 // linear v2-tiled (GEMM, prefill): out[r, col0 + o] = sum_k x[r, k] * W[o, k] (+ bias[col0 + o])
-// shapes: as linear.wgsl (x [rows, inDim] f32, W [outDim, inDim] WT, bias, out [rows, outStride])
+// variant SWIGLU (override): x is gu [rows, 2 inDim] and x[r, k] = silu(gu[r, k]) * gu[r, inDim + k],
+//   computed as the x chunk is staged (once per tile column), with linear.wgsl's f32 expression
+// shapes: as linear.wgsl (x [rows, inDim] f32 or SWIGLU's gu [rows, 2 inDim], W [outDim, inDim]
+//   WT, bias, out [rows, outStride])
 // dispatch: one workgroup of WGX x WGY threads per tile of BM = 4 WGY rows x BN = 4 WGX outputs:
 //   ceil(outDim / BN) tiles over x and y, ceil(rows / BM) over z. Each thread owns 4 rows x 4
 //   outputs in registers; the workgroup stages one K chunk of x and W at a time in workgroup memory.
@@ -24,8 +27,23 @@ const CHUNK: u32 = 16u;
 const SLICES: u32 = 16u;
 override WGX: u32 = 16u; // threads across outputs: BN = 4 WGX
 override WGY: u32 = 16u; // threads across rows: BM = 4 WGY
+override SWIGLU: bool = false;
 var<workgroup> xs: array<f32, CHUNK * 4u * WGY>; // [CHUNK][BM]: x chunk, transposed
 var<workgroup> ws: array<f32, CHUNK * 4u * WGX>; // [CHUNK][BN]: W chunk, transposed
+
+// silu(g) * u: this exact expression in every linear*.wgsl, so the versions agree bitwise.
+fn silu_mul(g: f32, u: f32) -> f32 {
+  return g / (1.0 + exp(-g)) * u;
+}
+
+// The element x[r, k] (under SWIGLU: silu(gate) * up from gu's row r).
+fn xAt(r: u32, k: u32) -> f32 {
+  if (SWIGLU) {
+    let i = 2u * r * P.inDim + k;
+    return silu_mul(x[i], x[i + P.inDim]);
+  }
+  return x[r * P.inDim + k];
+}
 
 @compute @workgroup_size(WGX, WGY)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32,
@@ -47,7 +65,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
         let m = e / CHUNK;
         let k = k0 + e % CHUNK;
         var v = 0.0;
-        if (m0 + m < P.rows && k < K) { v = x[(m0 + m) * K + k]; }
+        if (m0 + m < P.rows && k < K) { v = xAt(m0 + m, k); }
         xs[(e % CHUNK) * BM + m] = v;
       }
       for (var e = li; e < BN * CHUNK; e += WGX * WGY) {

@@ -1,5 +1,9 @@
 // linear v3-gemv (decode): out[r, col0 + o] = sum_k x[r, k] * W[o, k] (+ bias[col0 + o])
-// shapes: as linear.wgsl (x [rows, inDim] f32, W [outDim, inDim] WT, bias, out [rows, outStride]);
+// variant SWIGLU (override): x is gu [rows, 2 inDim] and x[r, k] = silu(gu[r, k]) * gu[r, inDim + k],
+//   computed per component as a vec4 is loaded, with linear.wgsl's scalar f32 expression (by each
+//   output's lanes: outDim exp per element of x, ~1 per fma)
+// shapes: as linear.wgsl (x [rows, inDim] f32 or SWIGLU's gu [rows, 2 inDim], W [outDim, inDim]
+//   WT, bias, out [rows, outStride]);
 //   needs inDim % 4 == 0 (vec4 loads; the launcher runs v1, which gives the same bits, otherwise)
 // dispatch: WG threads per workgroup = WG / SLICES outputs x SLICES lanes; lane s of an output
 //   computes slice s of the summation order, reading whole chunks of W with vec4 loads (a team's
@@ -26,7 +30,24 @@ const CHUNK: u32 = 16u;
 const SLICES: u32 = 16u;
 const RB: u32 = 8u; // rows per workgroup: the private partials p[RB]
 override WG: u32 = 256u; // a multiple of SLICES
+override SWIGLU: bool = false;
 var<workgroup> parts: array<f32, WG * RB>; // [output of the workgroup][slice][row]
+
+// silu(g) * u: this exact expression in every linear*.wgsl, so the versions agree bitwise.
+fn silu_mul(g: f32, u: f32) -> f32 {
+  return g / (1.0 + exp(-g)) * u;
+}
+
+// The elements x[r, 4 q .. 4 q + 3] (under SWIGLU: silu(gate) * up from gu's row r, per component).
+fn xAt(r: u32, q: u32) -> vec4<f32> {
+  let K4 = P.inDim / 4u;
+  if (SWIGLU) {
+    let g = x[2u * r * K4 + q];
+    let u = x[(2u * r + 1u) * K4 + q];
+    return vec4<f32>(silu_mul(g.x, u.x), silu_mul(g.y, u.y), silu_mul(g.z, u.z), silu_mul(g.w, u.w));
+  }
+  return x[r * K4 + q];
+}
 
 // The chain p = fma(x_k, w_k, p) over 4 consecutive k.
 fn fma4(p: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
@@ -57,15 +78,15 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
         let w3 = vec4<f32>(W[o * K4 + q0 + 3u]);
         for (var r = 0u; r < RB; r++) {
           if (r < nr) {
-            let xr = (r0 + r) * K4 + q0;
-            p[r] = fma4(fma4(fma4(fma4(p[r], x[xr], w0), x[xr + 1u], w1), x[xr + 2u], w2), x[xr + 3u], w3);
+            let xr = r0 + r;
+            p[r] = fma4(fma4(fma4(fma4(p[r], xAt(xr, q0), w0), xAt(xr, q0 + 1u), w1), xAt(xr, q0 + 2u), w2), xAt(xr, q0 + 3u), w3);
           }
         }
       } else {
         for (var q = q0; q < K4; q++) {
           let w = vec4<f32>(W[o * K4 + q]);
           for (var r = 0u; r < RB; r++) {
-            if (r < nr) { p[r] = fma4(p[r], x[(r0 + r) * K4 + q], w); }
+            if (r < nr) { p[r] = fma4(p[r], xAt(r0 + r, q), w); }
           }
         }
       }

@@ -53,12 +53,11 @@ export interface RunState<F = unknown, I = unknown> {
   x: F; // [maxRows, dim] the residual stream
   xb: F; // [maxRows, dim] normed input of the next projection
   ab: F; // [maxRows, dim] a block's output (attention or MLP) before the residual add
-  q: F; // [maxRows, nHeads * headDim]
-  kx: F; // [maxRows, nKvHeads * headDim]
-  vx: F; // [maxRows, nKvHeads * headDim]
+  qkv: F; // [maxRows, (nHeads + 2 nKvHeads) * headDim] the fused q/k/v projection
+  q: F; // [maxRows, nHeads * headDim] rotated queries
   att: F; // [maxRows, nHeads * headDim]
-  hb: F; // [maxRows, hiddenDim]
-  hb2: F; // [maxRows, hiddenDim]
+  gu: F; // [maxRows, 2 hiddenDim] the fused gate/up projection
+  hb: F; // [maxRows, hiddenDim] silu(gate) * up
   xo: F; // [maxOut, dim] rows that need logits
   logits: F; // [maxOut, vocab]
   ids: I; // [maxRows]
@@ -110,7 +109,7 @@ export function fitShape(m: Model, want: RunShape): RunShape {
   if (slotBytes > limit) {
     throw new DsteerError(`${m.name}: one sequence of ${want.maxSeq} tokens needs a ${(slotBytes / 2 ** 20).toFixed(0)} MiB KV cache per layer, over this device's ${(limit / 2 ** 20).toFixed(0)} MiB binding limit; use shorter sequences`);
   }
-  const widest = Math.max(cfg.dim, cfg.nHeads * cfg.headDim, cfg.hiddenDim) * 4;
+  const widest = Math.max(cfg.dim, (cfg.nHeads + 2 * cfg.nKvHeads) * cfg.headDim, 2 * cfg.hiddenDim) * 4;
   const nSlots = Math.max(1, Math.min(want.nSlots, Math.floor(limit / slotBytes)));
   const maxRows = Math.max(1, Math.min(want.maxRows, Math.floor(limit / widest)));
   const maxOut = Math.max(1, Math.min(want.maxOut, maxRows, Math.floor(limit / (cfg.vocabSize * 4))));
@@ -134,12 +133,11 @@ export function createRunState<F, I>(m: Model<F, I>, shape: RunShape): RunState<
     x: k.allocF32(R * cfg.dim),
     xb: k.allocF32(R * cfg.dim),
     ab: k.allocF32(R * cfg.dim),
+    qkv: k.allocF32(R * (qDim + 2 * kvDim)),
     q: k.allocF32(R * qDim),
-    kx: k.allocF32(R * kvDim),
-    vx: k.allocF32(R * kvDim),
     att: k.allocF32(R * qDim),
+    gu: k.allocF32(R * 2 * cfg.hiddenDim),
     hb: k.allocF32(R * cfg.hiddenDim),
-    hb2: k.allocF32(R * cfg.hiddenDim),
     xo: k.allocF32(shape.maxOut * cfg.dim),
     logits: k.allocF32(shape.maxOut * cfg.vocabSize),
     ids: k.allocI32(R),
@@ -255,7 +253,7 @@ export function forward<F, I>(m: Model<F, I>, s: RunState<F, I>, b: Batch): void
   const nCap = b.captureRows?.length ?? 0;
   const { dim, nHeads, nKvHeads, headDim, hiddenDim, vocabSize, normEps: eps } = c;
   const qDim = nHeads * headDim;
-  const kvDim = nKvHeads * headDim;
+  const qkvDim = qDim + 2 * nKvHeads * headDim;
   const maxSeq = s.shape.maxSeq;
   const steered = b.steer !== undefined;
   const cap = nCap > 0;
@@ -279,20 +277,15 @@ export function forward<F, I>(m: Model<F, I>, s: RunState<F, I>, b: Batch): void
     const L = w.layers[l]!;
     const next = w.layers[l + 1];
     // attention block (its input norm was fused into the previous residual write)
-    K.linear(s.q, s.xb, L.wq, L.bq, R, dim, qDim); //                            q  [R, nHeads*headDim]
-    K.linear(s.kx, s.xb, L.wk, L.bk, R, dim, kvDim); //                          kx [R, nKv*headDim]
-    K.linear(s.vx, s.xb, L.wv, L.bv, R, dim, kvDim); //                          vx [R, nKv*headDim]
-    K.rope(s.q, s.pos, s.cos, s.sin, R, nHeads, headDim); //                     rotate q at each row's position
-    K.rope(s.kx, s.pos, s.cos, s.sin, R, nKvHeads, headDim); //                  rotate k likewise
-    K.kvAppend(s.kCache[l]!, s.vCache[l]!, s.kx, s.vx, s.slot, s.pos, R, kvDim, maxSeq); // cache[slot, pos] = k, v
+    K.linear(s.qkv, s.xb, L.wqkv, L.bqkv, R, dim, qkvDim); //                    qkv [R, q | k | v]
+    K.qkvRope(s.q, s.kCache[l]!, s.vCache[l]!, s.qkv, s.pos, s.slot, s.cos, s.sin, R, nHeads, nKvHeads, headDim, maxSeq); // q = rope(q); cache[slot, pos] = rope(k), v
     K.attention(s.att, s.q, s.kCache[l]!, s.vCache[l]!, s.slot, s.pos, R, nHeads, nKvHeads, headDim, maxSeq); // att [R, qDim]
     K.linear(s.ab, s.att, L.wo, L.bo, R, qDim, dim); //                          ab [R, dim] attention output
     K.residualAddNorm(s.x, s.ab, R, dim, steerAt(s, l, true, steered), L.mlpNorm, s.xb, eps); // x += attn (+ steer at resid_mid); xb = norm(x)
     if (cap) captureAt(m, s, 3 * l + 1, s.x, nCap); //                           blocks.l.hook_resid_mid
     // MLP block
-    K.linear(s.hb, s.xb, L.wGate, null, R, dim, hiddenDim); //                   hb  [R, hidden] gate
-    K.linear(s.hb2, s.xb, L.wUp, null, R, dim, hiddenDim); //                    hb2 [R, hidden] up
-    K.swiglu(s.hb, s.hb, s.hb2, R * hiddenDim); //                               hb = silu(gate) * up
+    K.linear(s.gu, s.xb, L.wgu, null, R, dim, 2 * hiddenDim); //                 gu [R, gate | up]
+    K.swigluGu(s.hb, s.gu, R, hiddenDim); //                                     hb [R, hidden] = silu(gate) * up
     K.linear(s.ab, s.hb, L.wDown, null, R, hiddenDim, dim); //                   ab [R, dim] MLP output
     if (next) K.residualAddNorm(s.x, s.ab, R, dim, steerAt(s, l, false, steered), next.attnNorm, s.xb, eps); // x += mlp (+ steer); xb = next input
     else K.residualAdd(s.x, s.ab, R, dim, steerAt(s, l, false, steered)); //     x += mlp (+ steer at resid_post)

@@ -6,7 +6,7 @@ import { Rng } from '../engine/rng.js';
 import type { Kernels } from '../kernels/backend.js';
 import { parseConfig, type ModelConfig } from './config.js';
 import type { Model } from './llama.js';
-import { assembleWeights, expectedTensors } from './weights.js';
+import { assembleWeights, packedLayout } from './weights.js';
 
 const TILE = 1 << 16;
 
@@ -23,16 +23,16 @@ export function randomModel<F, I>(rawConfig: Record<string, unknown>, k: Kernels
   const rng = new Rng(seed);
   const s = scale ?? 1 / Math.sqrt(cfg.dim);
   const made = new Map<string, F>();
-  for (const [name, shape] of expectedTensors(cfg)) {
+  for (const { key, sources, shape } of packedLayout(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
-    if (name.endsWith('norm.weight')) data.fill(1);
+    if (sources[0]!.endsWith('norm.weight')) data.fill(1);
     else if (fast && n > TILE) {
       // benchmarks of billion-parameter shapes: a random tile repeated (the values do not matter to speed)
       for (let i = 0; i < TILE; i++) data[i] = (rng.uniform() * 2 - 1) * s;
       for (let i = TILE; i < n; i += TILE) data.copyWithin(i, 0, Math.min(TILE, n - i));
-    } else for (let i = 0; i < n; i++) data[i] = (rng.uniform() * 2 - 1) * (name.endsWith('.bias') ? 0.1 : s);
-    made.set(name, k.adoptF32(data, name, shape.length === 2 ? shape[1] : undefined));
+    } else for (let i = 0; i < n; i++) data[i] = (rng.uniform() * 2 - 1) * (sources[0]!.endsWith('.bias') ? 0.1 : s);
+    made.set(key, k.adoptF32(data, key, shape.length === 2 ? shape[1] : undefined));
   }
   const weights = assembleWeights(cfg, made);
   return { name: `random(${cfg.modelType} d${cfg.dim} L${cfg.nLayers} seed ${seed})`, cfg, weights, k };

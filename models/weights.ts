@@ -9,19 +9,18 @@ import type { Kernels } from '../kernels/backend.js';
 import { parseConfigText, type ModelConfig } from './config.js';
 import { openModelTensors, readTensorF32, type TensorInfo } from './safetensors.js';
 
+/**
+ * One block's weights as the engine holds them: q/k/v stacked into one matrix (one projection,
+ * one dispatch) and gate/up stacked likewise, so the forward pass reads each input row once.
+ */
 export interface LayerWeights<F> {
   attnNorm: F; // [dim]
-  wq: F; // [nHeads * headDim, dim]
-  wk: F; // [nKvHeads * headDim, dim]
-  wv: F; // [nKvHeads * headDim, dim]
-  wo: F; // [dim, nHeads * headDim]
-  bq: F | null; // [nHeads * headDim]
-  bk: F | null; // [nKvHeads * headDim]
-  bv: F | null; // [nKvHeads * headDim]
+  wqkv: F; // [qDim + 2 kvDim, dim]  rows: q_proj, then k_proj, then v_proj
+  bqkv: F | null; // [qDim + 2 kvDim]
+  wo: F; // [dim, qDim]
   bo: F | null; // [dim]
   mlpNorm: F; // [dim]
-  wGate: F; // [hiddenDim, dim]
-  wUp: F; // [hiddenDim, dim]
+  wgu: F; // [2 hiddenDim, dim]  rows: gate_proj, then up_proj
   wDown: F; // [dim, hiddenDim]
 }
 
@@ -102,12 +101,19 @@ export async function loadWeights<F, I>(dir: FileDir, cfg: ModelConfig, k: Kerne
     const loaded = new Map<string, F>();
     let done = 0;
     let bytes = 0;
-    for (const name of want.keys()) {
-      const t = store.tensors.get(name) as TensorInfo;
-      const data = await readTensorF32(t);
-      loaded.set(name, k.adoptF32(data, name, t.shape.length === 2 ? t.shape[1] : undefined));
+    for (const p of packedLayout(cfg)) {
+      // the sources of a packed tensor are decoded straight into their rows of one array
+      const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+      let off = 0;
+      for (const name of p.sources) {
+        const t = store.tensors.get(name) as TensorInfo;
+        const n = t.shape.reduce((a, b) => a * b, 1);
+        await readTensorF32(t, data.subarray(off, off + n));
+        off += n;
+        onProgress?.(++done, want.size, bytes + off * 4);
+      }
+      loaded.set(p.key, k.adoptF32(data, p.key, p.shape.length === 2 ? p.shape[1] : undefined));
       bytes += data.byteLength;
-      onProgress?.(++done, want.size, bytes);
     }
     const weights = assembleWeights(cfg, loaded);
     return { weights, bytes, unused };
@@ -116,35 +122,58 @@ export async function loadWeights<F, I>(dir: FileDir, cfg: ModelConfig, k: Kerne
   }
 }
 
-/** Typed fields from tensors keyed by HF name (all of expectedTensors(cfg) must be present). */
-export function assembleWeights<F>(cfg: ModelConfig, byName: Map<string, F>): ModelWeights<F> {
+/** An engine tensor and the HF tensors stacked (by rows, in order) to make it. */
+export interface PackedTensor {
+  key: string;
+  sources: string[];
+  shape: number[];
+}
+
+/** The engine's tensors for a config, each from one or more HF tensors, in load order. */
+export function packedLayout(cfg: ModelConfig): PackedTensor[] {
+  const { dim, hiddenDim, nHeads, nKvHeads, headDim, vocabSize } = cfg;
+  const qkv = (nHeads + 2 * nKvHeads) * headDim;
+  const out: PackedTensor[] = [{ key: 'embed', sources: ['model.embed_tokens.weight'], shape: [vocabSize, dim] }];
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const p = `model.layers.${l}.`;
+    const a = `model.layers.${l}.self_attn.`;
+    out.push({ key: `${l}.attnNorm`, sources: [p + 'input_layernorm.weight'], shape: [dim] });
+    out.push({ key: `${l}.wqkv`, sources: [a + 'q_proj.weight', a + 'k_proj.weight', a + 'v_proj.weight'], shape: [qkv, dim] });
+    if (cfg.qkvBias) out.push({ key: `${l}.bqkv`, sources: [a + 'q_proj.bias', a + 'k_proj.bias', a + 'v_proj.bias'], shape: [qkv] });
+    out.push({ key: `${l}.wo`, sources: [a + 'o_proj.weight'], shape: [dim, nHeads * headDim] });
+    if (cfg.oBias) out.push({ key: `${l}.bo`, sources: [a + 'o_proj.bias'], shape: [dim] });
+    out.push({ key: `${l}.mlpNorm`, sources: [p + 'post_attention_layernorm.weight'], shape: [dim] });
+    out.push({ key: `${l}.wgu`, sources: [p + 'mlp.gate_proj.weight', p + 'mlp.up_proj.weight'], shape: [2 * hiddenDim, dim] });
+    out.push({ key: `${l}.wDown`, sources: [p + 'mlp.down_proj.weight'], shape: [dim, hiddenDim] });
+  }
+  out.push({ key: 'finalNorm', sources: ['model.norm.weight'], shape: [dim] });
+  if (!cfg.tiedEmbeddings) out.push({ key: 'lmHead', sources: ['lm_head.weight'], shape: [vocabSize, dim] });
+  return out;
+}
+
+/** Typed fields from the tensors of packedLayout(cfg), keyed by their `key`. */
+export function assembleWeights<F>(cfg: ModelConfig, byKey: Map<string, F>): ModelWeights<F> {
   const get = (n: string): F => {
-    const t = byName.get(n);
+    const t = byKey.get(n);
     if (t === undefined) throw new Error(`tensor ${n} was not loaded`);
     return t;
   };
-  const opt = (n: string): F | null => byName.get(n) ?? null;
+  const opt = (n: string): F | null => byKey.get(n) ?? null;
   const layers: LayerWeights<F>[] = [];
   for (let l = 0; l < cfg.nLayers; l++) {
-    const p = `model.layers.${l}.`;
     layers.push({
-      attnNorm: get(p + 'input_layernorm.weight'),
-      wq: get(p + 'self_attn.q_proj.weight'),
-      wk: get(p + 'self_attn.k_proj.weight'),
-      wv: get(p + 'self_attn.v_proj.weight'),
-      wo: get(p + 'self_attn.o_proj.weight'),
-      bq: opt(p + 'self_attn.q_proj.bias'),
-      bk: opt(p + 'self_attn.k_proj.bias'),
-      bv: opt(p + 'self_attn.v_proj.bias'),
-      bo: opt(p + 'self_attn.o_proj.bias'),
-      mlpNorm: get(p + 'post_attention_layernorm.weight'),
-      wGate: get(p + 'mlp.gate_proj.weight'),
-      wUp: get(p + 'mlp.up_proj.weight'),
-      wDown: get(p + 'mlp.down_proj.weight'),
+      attnNorm: get(`${l}.attnNorm`),
+      wqkv: get(`${l}.wqkv`),
+      bqkv: opt(`${l}.bqkv`),
+      wo: get(`${l}.wo`),
+      bo: opt(`${l}.bo`),
+      mlpNorm: get(`${l}.mlpNorm`),
+      wgu: get(`${l}.wgu`),
+      wDown: get(`${l}.wDown`),
     });
   }
-  const embed = get('model.embed_tokens.weight');
-  return { embed, layers, finalNorm: get('model.norm.weight'), lmHead: cfg.tiedEmbeddings ? embed : get('lm_head.weight') };
+  const embed = get('embed');
+  return { embed, layers, finalNorm: get('finalNorm'), lmHead: cfg.tiedEmbeddings ? embed : get('lmHead') };
 }
 
 /**

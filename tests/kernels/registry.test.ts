@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cpuBackend, gatherRowsRef, type CpuKernels } from '../../kernels/backend.js';
 import { KERNELS } from '../../kernels/index.js';
@@ -47,6 +47,15 @@ const BACKEND_CALLS: Record<string, (k: CpuKernels) => Promise<void>> = {
     const vc = k.adoptF32(new Float32Array([7, -2]));
     k.attention(out, k.adoptF32(new Float32Array([3, 4])), kc, vc, Int32Array.of(0), Int32Array.of(0), 1, 1, 1, 2, 1);
     expectSame(await k.readF32(out, 2), [7, -2], 'attention'); // one position: out = V
+  },
+  async 'qkv-rope'(k) {
+    // nHeads 1, nKvHeads 1, headDim 2: qkv row [q0 q1 | k0 k1 | v0 v1] at position 0 (rotation by 0)
+    const q = k.allocF32(2);
+    const kc = k.allocF32(2);
+    const vc = k.allocF32(2);
+    const { cos, sin } = buildRopeTables(2, 10000, null, 1);
+    k.qkvRope(q, kc, vc, k.adoptF32(new Float32Array([1, 2, 3, 4, 5, 6])), Int32Array.of(0), Int32Array.of(0), k.adoptF32(cos), k.adoptF32(sin), 1, 1, 1, 2, 1);
+    expectSame([...(await k.readF32(q, 2)), ...(await k.readF32(kc, 2)), ...(await k.readF32(vc, 2))], [1, 2, 3, 4, 5, 6], 'qkv-rope');
   },
   async swiglu(k) {
     const out = k.allocF32(2);
@@ -107,6 +116,21 @@ describe('kernel registry (kernels/index.ts)', () => {
       it('has a test file tests/kernels/<name>.test.ts', () => {
         const file = `tests/kernels/${entry.name}.test.ts`;
         expect(existsSync(repoPath(file)), `${file} is missing`).toBe(true);
+      });
+
+      it('has WebGPU versions: kernels/<name>.ts, one .wgsl per version, a GPU test and a bench case', () => {
+        expect(existsSync(repoPath(`kernels/${entry.name}.ts`)), `kernels/${entry.name}.ts is missing`).toBe(true);
+        expect(typeof entry.gpu.launcher).toBe('function');
+        expect(entry.gpu.versions.length).toBeGreaterThan(0);
+        if (entry.gpu.default !== 'auto') expect(entry.gpu.versions, `${entry.name}: default`).toContain(entry.gpu.default);
+        for (const v of entry.gpu.versions) {
+          const file = v === 'v1' ? `kernels/${entry.name}.wgsl` : `kernels/${entry.name}.${v}.wgsl`;
+          expect(existsSync(repoPath(file)), `${file} is missing`).toBe(true);
+        }
+        const gpuTest = `tests/kernels/${entry.name}.gpu.test.ts`;
+        expect(existsSync(repoPath(gpuTest)), `${gpuTest} is missing`).toBe(true);
+        const bench = readFileSync(repoPath('bench/gpu-kernels.ts'), 'utf8');
+        expect(bench.includes(`kernel: '${entry.name}'`), `bench/gpu-kernels.ts has no case for ${entry.name}`).toBe(true);
       });
 
       it('runs through cpuBackend()', async () => {

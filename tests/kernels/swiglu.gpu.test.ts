@@ -1,8 +1,8 @@
 /** swiglu on WebGPU against its twin, every version, awkward sizes, out-of-place and in place. */
 import { describe, it } from 'vitest';
 import { Rng } from '../../engine/rng.js';
-import { swigluRef } from '../../kernels/swiglu.ref.js';
-import { SWIGLU_VERSIONS, swigluGpu } from '../../kernels/swiglu.js';
+import { swigluGuRef, swigluRef } from '../../kernels/swiglu.ref.js';
+import { SWIGLU_VERSIONS, swigluGpu, swigluGuGpu } from '../../kernels/swiglu.js';
 import { expectClose, randomF32 } from './check.js';
 import { downloadF32, openTestGpu, upload } from './gpu-helpers.js';
 
@@ -29,5 +29,20 @@ describe.skipIf(!g)('swiglu (WebGPU) vs twin', () => {
         expectClose(await downloadF32(g!, G, n), want, TOL, `swiglu in place seed=${seed} n=${n}`);
       });
     }
+  }
+});
+
+describe.skipIf(!g)('swiglu on fused gate/up rows (WebGPU) vs twin', () => {
+  for (const [rows, hidden] of [[1, 1], [3, 7], [5, 172], [2, 2816]] as const) {
+    it(`rows=${rows} hidden=${hidden}`, async () => {
+      const seed = 77 + rows * hidden;
+      const rng = new Rng(seed);
+      const gu = randomF32(rng, rows * 2 * hidden, 6);
+      const want = new Float32Array(rows * hidden);
+      swigluGuRef(want, gu, rows, hidden);
+      const out = g!.buffer(rows * hidden * 4);
+      swigluGuGpu(g!, out, upload(g!, gu), rows, hidden);
+      expectClose(await downloadF32(g!, out, rows * hidden), want, TOL, `swigluGu seed=${seed}`);
+    });
   }
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/rng.js';
-import { swigluRef } from '../../kernels/swiglu.ref.js';
+import { swigluGuRef, swigluRef } from '../../kernels/swiglu.ref.js';
 import { DECIMAL, F32_REL, SIZES, expectClose, expectSame, randomF32 } from './check.js';
 
 // silu(g) * up is computed in f64 from f32 inputs and rounded once: within 2^-24 of |out|.
@@ -51,5 +51,14 @@ describe('swiglu twin', () => {
         expectSame(gate, out, `${what} in place`);
       }
     }
+  });
+});
+
+describe('swigluGuRef (fused gate/up rows)', () => {
+  it('row r uses gate = gu[r, :h] and up = gu[r, h:]', () => {
+    // rows 2, hidden 2: gu = [[0, 1000 | 3, 2], [1000, 0 | 5, 7]] -> [[0*3, 1000*2], [1000*5, 0*7]]
+    const out = new Float32Array(4);
+    swigluGuRef(out, Float32Array.of(0, 1000, 3, 2, 1000, 0, 5, 7), 2, 2);
+    expect(Array.from(out)).toEqual([0, 2000, 5000, 0]);
   });
 });
