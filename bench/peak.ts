@@ -46,11 +46,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
 };
 
+/**
+ * Seconds per call of `fn` (one or more dispatches): GPU timestamps when the adapter has
+ * timestamp-query, otherwise wall time around dispatch + finish.
+ */
 async function timeIt(g: Gpu, fn: () => void, reps: number): Promise<number[]> {
   fn();
   await g.finish();
   const out: number[] = [];
   for (let r = 0; r < reps; r++) {
+    const ms = await g.gpuTime(fn);
+    if (ms !== null) {
+      out.push(ms / 1000);
+      continue;
+    }
     const t0 = performance.now();
     fn();
     await g.finish();

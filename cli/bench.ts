@@ -19,6 +19,7 @@ export interface BenchFlags {
   prompts: string;
   out?: string;
   model?: string;
+  weightDtype: string;
 }
 
 const SUITES = ['kernels', 'e2e', 'steering', 'cpu', 'all'] as const;
@@ -44,7 +45,7 @@ export async function runBench(f: BenchFlags): Promise<void> {
   }
   if (suite === 'kernels' || suite === 'all') {
     // the kernel suite measures the WebGPU kernels, so it accepts a software adapter by default
-    const b = await chooseBackend(f.device ?? 'webgpu');
+    const b = await chooseBackend(f.device ?? 'webgpu', f.weightDtype);
     note(b.note);
     if (b.kernels.kind !== 'webgpu') throw new DsteerError('--suite kernels measures the WebGPU kernels; use --device webgpu (or auto with a hardware GPU)', 2);
     const g = (b.kernels as unknown as GpuKernels).gpu;
@@ -52,7 +53,7 @@ export async function runBench(f: BenchFlags): Promise<void> {
   }
   for (const s of ['e2e', 'steering'] as const) {
     if (suite !== s && suite !== 'all') continue;
-    const b = await chooseBackend(f.device ?? 'auto');
+    const b = await chooseBackend(f.device ?? 'auto', f.weightDtype);
     note(b.note);
     const soft = b.kernels.kind === 'cpu' || (b.kernels as unknown as GpuKernels).gpu.handle.adapterInfo.isSoftware;
     const cfg = parseChoice('--config', f.config ?? (soft ? 'small' : '8b'), Object.keys(BENCH_CONFIGS));

@@ -76,6 +76,7 @@ export function buildProgram(): Command {
     .option('--reps <n>', 'timed repetitions per kernel case', '10')
     .option('--prompts <n>', 'prompts per lambda in the lambda-grid measurement', '1')
     .option('--model <dir>', 'cpu suite: model folder for the decode measurement (default ../shared/models/stories260k)')
+    .addOption(new Option('--weight-dtype <dtype>', 'e2e/steering on a GPU: weight storage').choices(['f32', 'f16']).default('f32'))
     .option('--out <file>', 'also append JSON lines to this file')
     .action(async (opts) => runBench(opts));
 

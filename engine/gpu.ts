@@ -227,6 +227,32 @@ export class Gpu {
     this.dispatches++;
   }
 
+  private querySet: GPUQuerySet | null = null;
+  private queryBuf: GPUBuffer | null = null;
+
+  /**
+   * GPU time in milliseconds of the dispatches `record` makes, from timestamp queries written at
+   * the start and end of one compute pass (the `timestamp-query` feature); null without it.
+   */
+  async gpuTime(record: () => void): Promise<number | null> {
+    if (!this.hasTimestamps) return null;
+    this.submit();
+    if (this.querySet === null) {
+      this.querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 });
+      this.queryBuf = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.STORAGE });
+    }
+    this.encoder = this.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    const before = this.dispatches;
+    record();
+    if (this.pass === null || this.dispatches === before) throw new Error('gpuTime: the recorded work must be dispatches within one pass');
+    this.endPass();
+    this.encoder.resolveQuerySet(this.querySet, 0, 2, this.queryBuf!, 0);
+    const raw = await this.read({ buffer: this.queryBuf!, offset: 0, size: 16, key: 'timestamps' }, 0, 16);
+    const t = new BigUint64Array(raw);
+    return Number(t[1]! - t[0]!) / 1e6;
+  }
+
   private endPass(): void {
     if (this.pass !== null) {
       this.pass.end();
@@ -253,6 +279,8 @@ export class Gpu {
 
   destroy(): void {
     this.staging?.destroy();
+    this.querySet?.destroy();
+    this.queryBuf?.destroy();
     this.arena.destroy();
     this.handle.destroy();
   }
