@@ -1,0 +1,97 @@
+/**
+ * Preference pairs scored by teacher forcing: for each (prompt, chosen, rejected), the summed and
+ * length-normalised log-likelihood of each answer under a model and, with a reference model, the
+ * DPO implicit reward r = log p_model(answer) - log p_ref(answer). Used by `dsteer score-pairs`
+ * and by extraction's pair filters (DSTEER-SPEC.md section 2).
+ */
+import { DsteerError } from '../engine/errors.js';
+import type { Model } from '../models/llama.js';
+import { score } from '../models/score.js';
+import type { ModelTokenizer, PromptSpec } from '../models/tokenizer.js';
+
+export interface PreferencePair {
+  prompt: PromptSpec;
+  chosen: string;
+  rejected: string;
+}
+
+export interface PairScore {
+  /** Summed log-likelihood of the chosen and rejected answers under the model. */
+  chosen: number;
+  rejected: number;
+  /** Per-token means (length-normalised). */
+  chosenMean: number;
+  rejectedMean: number;
+  chosenTokens: number;
+  rejectedTokens: number;
+  /** Implicit rewards (model - ref, summed), with a reference model only. */
+  chosenReward?: number;
+  rejectedReward?: number;
+}
+
+export interface PairSummary {
+  pairs: number;
+  /** Fraction of pairs whose chosen answer has the higher summed log-likelihood. */
+  accuracy: number;
+  /** The same with per-token means. */
+  normalized_accuracy: number;
+  /** Mean of (chosen - rejected) summed log-likelihood. */
+  mean_margin: number;
+  /** With a reference: fraction with chosen reward > rejected reward, and the mean reward margin. */
+  reward_accuracy?: number;
+  mean_reward_margin?: number;
+}
+
+/** Token ids of prompt + answer and the prompt length, by the tokenizer's prompt+continuation rule. */
+function encode(tok: ModelTokenizer, p: PreferencePair, which: 'chosen' | 'rejected', i: number): { ids: number[]; promptLen: number } {
+  const e = tok.encodePromptContinuation(p.prompt, p[which]);
+  if (e.ids.length === e.promptLen) throw new DsteerError(`pair ${i}: the ${which} answer encodes to no tokens`);
+  return e;
+}
+
+async function sums(m: Model, tok: ModelTokenizer, pairs: PreferencePair[]): Promise<{ sum: number; n: number }[]> {
+  const reqs = pairs.flatMap((p, i) => [encode(tok, p, 'chosen', i), encode(tok, p, 'rejected', i)]);
+  const res = await score(m, reqs);
+  return res.map((r) => ({ sum: r.sum, n: r.logprobs.length }));
+}
+
+/**
+ * Scores pairs under `model` (and `ref` for implicit rewards); both must share the tokenizer.
+ * @example
+ * const pairs = [{ prompt: { text: '<1> <5>' }, chosen: ' <9> <13>', rejected: ' <20>' }];
+ * const { scores, summary } = await scorePairs(model, tokenizer, pairs, null);
+ * assert(scores.length === 1 && summary.pairs === 1 && scores[0].chosenTokens === 2);
+ */
+export async function scorePairs(
+  model: Model,
+  tok: ModelTokenizer,
+  pairs: PreferencePair[],
+  ref: Model | null,
+): Promise<{ scores: PairScore[]; summary: PairSummary }> {
+  const a = await sums(model, tok, pairs);
+  const b = ref ? await sums(ref, tok, pairs) : null;
+  const scores: PairScore[] = pairs.map((_, i) => {
+    const c = a[2 * i]!;
+    const r = a[2 * i + 1]!;
+    const s: PairScore = { chosen: c.sum, rejected: r.sum, chosenMean: c.sum / c.n, rejectedMean: r.sum / r.n, chosenTokens: c.n, rejectedTokens: r.n };
+    if (b) {
+      s.chosenReward = c.sum - b[2 * i]!.sum;
+      s.rejectedReward = r.sum - b[2 * i + 1]!.sum;
+    }
+    return s;
+  });
+  const n = scores.length;
+  const frac = (f: (s: PairScore) => boolean): number => (n === 0 ? 0 : scores.filter(f).length / n);
+  const mean = (f: (s: PairScore) => number): number => (n === 0 ? 0 : scores.reduce((t, s) => t + f(s), 0) / n);
+  const summary: PairSummary = {
+    pairs: n,
+    accuracy: frac((s) => s.chosen > s.rejected),
+    normalized_accuracy: frac((s) => s.chosenMean > s.rejectedMean),
+    mean_margin: mean((s) => s.chosen - s.rejected),
+  };
+  if (b) {
+    summary.reward_accuracy = frac((s) => s.chosenReward! > s.rejectedReward!);
+    summary.mean_reward_margin = mean((s) => s.chosenReward! - s.rejectedReward!);
+  }
+  return { scores, summary };
+}
