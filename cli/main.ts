@@ -8,6 +8,7 @@ import { DsteerError } from '../engine/errors.js';
 import { closeBackends } from './common.js';
 import { runBench } from './bench.js';
 import { runGenerate } from './generate.js';
+import { runScorePairs } from './score-pairs.js';
 import { runInspect } from './inspect.js';
 
 const VERSION = '0.1.0';
@@ -64,6 +65,17 @@ export function buildProgram(): Command {
   promptOptions(ins);
   steerOptions(ins);
   commonOptions(ins).action(async (opts) => runInspect(opts));
+
+  const sp = program
+    .command('score-pairs')
+    .description('score preference pairs (HH-RLHF .jsonl/.jsonl.gz): summed and per-token log-likelihood of chosen vs rejected, and DPO implicit rewards against --ref')
+    .requiredOption('--model <dir>', 'the model to score with (e.g. the DPO model)')
+    .option('--ref <dir>', 'reference model for implicit rewards log p_model - log p_ref (e.g. the SFT model)')
+    .requiredOption('--data <file>', 'HH-RLHF transcripts: {"chosen": ..., "rejected": ...} per line')
+    .option('--max-pairs <n>', 'stop after this many pairs')
+    .addOption(new Option('--prompt-format <format>', 'chat prompt format: the authors\' one user message, or one message per turn').choices(['one-message', 'turns']).default('one-message'))
+    .option('--no-chat-template', 'score raw transcripts instead of chat-rendered prompts');
+  commonOptions(sp).action(async (opts) => runScorePairs(opts));
 
   program
     .command('bench')

@@ -4,6 +4,7 @@
  * DPO implicit reward r = log p_model(answer) - log p_ref(answer). Used by `dsteer score-pairs`
  * and by extraction's pair filters (DSTEER-SPEC.md section 2).
  */
+import { promptMessages, type HhPair, type HhPromptFormat } from '../data/readers/hh.js';
 import { DsteerError } from '../engine/errors.js';
 import type { Model } from '../models/llama.js';
 import { score } from '../models/score.js';
@@ -94,4 +95,18 @@ export async function scorePairs(
     summary.mean_reward_margin = mean((s) => s.chosenReward! - s.rejectedReward!);
   }
   return { scores, summary };
+}
+
+/**
+ * An HH-RLHF row as a preference pair: with the chat template, the prompt is rendered as chat
+ * messages (the authors' one-message format, or one message per turn); without it, the raw
+ * transcript text up to and including the last "\n\nAssistant:" marker, answers after a space.
+ * @example
+ * const split = { promptText: '\n\nHuman: Hi', answer: 'Hello', turns: [{ role: 'user' as const, content: 'Hi' }] };
+ * const p = hhToPair({ lineNo: 1, chosen: split, rejected: { ...split, answer: 'No' } }, { chat: false, format: 'one-message' });
+ * assert('text' in p.prompt && p.prompt.text === '\n\nHuman: Hi\n\nAssistant:' && p.chosen === ' Hello');
+ */
+export function hhToPair(row: HhPair, mode: { chat: boolean; format: HhPromptFormat }): PreferencePair {
+  if (!mode.chat) return { prompt: { text: `${row.chosen.promptText}\n\nAssistant:` }, chosen: ` ${row.chosen.answer}`, rejected: ` ${row.rejected.answer}` };
+  return { prompt: { messages: promptMessages(row.chosen, mode.format) }, chosen: row.chosen.answer, rejected: row.rejected.answer };
 }

@@ -96,6 +96,24 @@ describe.skipIf(!haveFx)(`generate and inspect on the golden fixtures${haveFx ? 
     expectUserError(dsteer('generate', '--model', QWEN, '--chat', 'hi'), /chat_template/, 1);
   });
 
+  it('score-pairs: JSON summary with implicit rewards, malformed rows reported with their line', () => {
+    const d = mkdtempSync(join(tmpdir(), 'dsteer-cli-'));
+    const data = join(d, 'pairs.jsonl');
+    writeFileSync(data, [
+      JSON.stringify({ chosen: '\n\nHuman: <5> <6>\n\nAssistant: <9> <13>', rejected: '\n\nHuman: <5> <6>\n\nAssistant: <20>' }),
+      'not json',
+      JSON.stringify({ chosen: '\n\nHuman: <7>\n\nAssistant: <3>', rejected: '\n\nHuman: <7>\n\nAssistant: <4> <8>' }),
+    ].join('\n') + '\n');
+    const r = dsteer('score-pairs', '--model', QWEN, '--ref', QWEN, '--data', data, '--no-chat-template', '--format', 'json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(Object.keys(j).sort()).toEqual(['accuracy', 'mean_margin', 'mean_reward_margin', 'normalized_accuracy', 'pairs', 'reward_accuracy']);
+    expect(j.pairs).toBe(2);
+    expect(j.reward_accuracy).toBe(0); // a model against itself: every implicit reward is 0
+    expect(r.err).toMatch(/3 rows read, 2 used, 1 malformed \(line 2: not JSON\)/);
+    expectUserError(dsteer('score-pairs', '--model', QWEN, '--data', data), /has no chat template; pass --no-chat-template/, 2);
+  });
+
   it('text output of generate and inspect', () => {
     const g = dsteer('generate', '--model', QWEN, '--ids', '1', '--max-new-tokens', '3');
     expect(g.code).toBe(0);
