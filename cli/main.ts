@@ -9,6 +9,7 @@ import { closeBackends } from './common.js';
 import { runBench } from './bench.js';
 import { runGenerate } from './generate.js';
 import { runScorePairs } from './score-pairs.js';
+import { runTrain } from './train.js';
 import { runInspect } from './inspect.js';
 
 const VERSION = '0.1.0';
@@ -76,6 +77,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--prompt-format <format>', 'chat prompt format: the authors\' one user message, or one message per turn').choices(['one-message', 'turns']).default('one-message'))
     .option('--no-chat-template', 'score raw transcripts instead of chat-rendered prompts');
   commonOptions(sp).action(async (opts) => runScorePairs(opts));
+
+  program
+    .command('train')
+    .description('build the micro world: generated data, a BPE tokenizer, an SFT model and its DPO sibling (HF folders), deterministic for a seed')
+    .addOption(new Option('--preset <name>', 'micro (the shipped pair) or nano (seconds; tests)').choices(['micro', 'nano']).default('micro'))
+    .requiredOption('--out <dir>', 'folder to write data/, sft/, dpo/ and build-report.json into')
+    .option('--seed <s>', 'seed of the whole build', '1')
+    .addOption(new Option('--format <format>', 'how to print the build report').choices(['text', 'json']).default('text'))
+    .action(async (opts) => runTrain(opts));
 
   program
     .command('bench')

@@ -48,7 +48,9 @@ export async function runScorePairs(f: ScorePairsFlags): Promise<void> {
   }
   note(formatReport(report));
   if (pairs.length === 0) throw new DsteerError(`${f.data}: no usable pairs`);
-  const { summary } = await scorePairs(model, tokenizer, pairs, ref?.model ?? null);
+  const { summary, skipped } = await scorePairs(model, tokenizer, pairs, ref?.model ?? null);
+  if (skipped.length > 0) note(`${skipped.length} of ${pairs.length} pairs skipped: longer than the model's context (${model.cfg.maxContext} tokens)`);
+  if (summary.pairs === 0) throw new DsteerError(`${f.data}: every pair is longer than the model's context (${model.cfg.maxContext} tokens)`);
   if (format === 'json') {
     printJson(summary);
     return;

@@ -50,14 +50,14 @@ function encode(tok: ModelTokenizer, p: PreferencePair, which: 'chosen' | 'rejec
   return e;
 }
 
-async function sums(m: Model, tok: ModelTokenizer, pairs: PreferencePair[]): Promise<{ sum: number; n: number }[]> {
-  const reqs = pairs.flatMap((p, i) => [encode(tok, p, 'chosen', i), encode(tok, p, 'rejected', i)]);
+async function sums(m: Model, reqs: { ids: number[]; promptLen: number }[]): Promise<{ sum: number; n: number }[]> {
   const res = await score(m, reqs);
   return res.map((r) => ({ sum: r.sum, n: r.logprobs.length }));
 }
 
 /**
  * Scores pairs under `model` (and `ref` for implicit rewards); both must share the tokenizer.
+ * Pairs longer than a model's context are skipped (their indices are returned in `skipped`).
  * @example
  * const pairs = [{ prompt: { text: '<1> <5>' }, chosen: ' <9> <13>', rejected: ' <20>' }];
  * const { scores, summary } = await scorePairs(model, tokenizer, pairs, null);
@@ -68,10 +68,20 @@ export async function scorePairs(
   tok: ModelTokenizer,
   pairs: PreferencePair[],
   ref: Model | null,
-): Promise<{ scores: PairScore[]; summary: PairSummary }> {
-  const a = await sums(model, tok, pairs);
-  const b = ref ? await sums(ref, tok, pairs) : null;
-  const scores: PairScore[] = pairs.map((_, i) => {
+): Promise<{ scores: PairScore[]; summary: PairSummary; skipped: number[] }> {
+  // pairs longer than a model's context cannot be scored: they are skipped and listed, not cut
+  const limit = Math.min(model.cfg.maxContext, ref?.cfg.maxContext ?? Infinity);
+  const skipped: number[] = [];
+  const reqs: { ids: number[]; promptLen: number }[] = [];
+  pairs.forEach((p, i) => {
+    const c = encode(tok, p, 'chosen', i);
+    const r = encode(tok, p, 'rejected', i);
+    if (c.ids.length > limit || r.ids.length > limit) skipped.push(i);
+    else reqs.push(c, r);
+  });
+  const a = await sums(model, reqs);
+  const b = ref ? await sums(ref, reqs) : null;
+  const scores: PairScore[] = Array.from({ length: reqs.length / 2 }, (_, i) => {
     const c = a[2 * i]!;
     const r = a[2 * i + 1]!;
     const s: PairScore = { chosen: c.sum, rejected: r.sum, chosenMean: c.sum / c.n, rejectedMean: r.sum / r.n, chosenTokens: c.n, rejectedTokens: r.n };
@@ -94,7 +104,7 @@ export async function scorePairs(
     summary.reward_accuracy = frac((s) => s.chosenReward! > s.rejectedReward!);
     summary.mean_reward_margin = mean((s) => s.chosenReward! - s.rejectedReward!);
   }
-  return { scores, summary };
+  return { scores, summary, skipped };
 }
 
 /**
