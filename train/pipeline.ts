@@ -6,7 +6,10 @@
 import { MemoryDir } from '../engine/byte-source.js';
 import { promptMessages, splitTranscript } from '../data/readers/hh.js';
 import { generateWorld, NANO_SIZES, DEFAULT_SIZES, type WorldSizes } from '../data/world/generate.js';
+import { cpuBackend } from '../kernels/backend.js';
 import { parseConfig } from '../models/config.js';
+import { loadModel } from '../models/load.js';
+import { evaluatePair, type PairEvaluation } from './evaluate.js';
 import { loadTokenizer, type ChatMessage, type ModelTokenizer } from '../models/tokenizer.js';
 import { CHAT_TOKENS, toTokenizerConfig, toTokenizerJson, trainBpe } from './bpe.js';
 import { trainDpo, referenceLogprobs, type DpoOptions, type DpoPair, type DpoStepInfo } from './dpo.js';
@@ -23,6 +26,8 @@ export interface Preset {
   model: Record<string, unknown>;
   sft: Omit<LoopOptions, 'seed'>;
   dpo: Omit<DpoOptions, 'seed'>;
+  /** Measure the pair's behaviour after the build (train/evaluate.ts). */
+  evaluate: boolean;
 }
 
 export const PRESETS: Record<'micro' | 'nano', Preset> = {
@@ -33,6 +38,7 @@ export const PRESETS: Record<'micro' | 'nano', Preset> = {
     model: { model_type: 'llama', hidden_size: 64, intermediate_size: 176, num_hidden_layers: 6, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true },
     sft: { epochs: 2, B: 16, T: 128, lr: 3e-3, minLr: 3e-4, warmup: 30, clip: 1, weightDecay: 0.1 },
     dpo: { epochs: 1, B: 8, T: 128, lr: 3e-4, minLr: 3e-5, warmup: 10, clip: 1, weightDecay: 0, beta: 0.1 },
+    evaluate: true,
   },
   nano: {
     name: 'nano',
@@ -41,6 +47,7 @@ export const PRESETS: Record<'micro' | 'nano', Preset> = {
     model: { model_type: 'llama', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true },
     sft: { epochs: 12, B: 8, T: 96, lr: 1e-2, minLr: 1e-3, warmup: 5, clip: 1, weightDecay: 0 },
     dpo: { epochs: 8, B: 4, T: 96, lr: 2e-3, minLr: 2e-4, warmup: 2, clip: 1, weightDecay: 0, beta: 0.5 },
+    evaluate: false,
   },
 };
 
@@ -53,6 +60,7 @@ export interface BuildReport {
   dpo: { steps: number; firstLoss: number; lastLoss: number; tokens: number; seconds: number; trainRewardAccuracy: number };
   /** Mean per-token KL(DPO || SFT) on held-out conversations (micro-hh.test chosen answers). */
   klDpoSft: number;
+  evaluation?: PairEvaluation;
 }
 
 export interface BuildHooks {
@@ -177,6 +185,13 @@ export async function buildWorld(preset: Preset, seed: number, hooks: BuildHooks
     dpo: { steps: dpoLosses.length, firstLoss: dpoLosses[0]!, lastLoss: dpoLosses.at(-1)!, tokens: dI?.tokens ?? 0, seconds: dI?.seconds ?? 0, trainRewardAccuracy: accSum / Math.max(1, dpoLosses.length) },
     klDpoSft: kl,
   };
+  if (preset.evaluate) {
+    log('evaluating the pair on held-out prompts');
+    const load = async (f: Record<string, string | Uint8Array>, name: string) => loadModel(new MemoryDir(name, f), cpuBackend());
+    report.evaluation = await evaluatePair(await load(sftFiles, 'sft'), await load(dpoFiles, 'dpo'), {
+      hhTest: files['micro-hh.test.jsonl'], harmfulqa: files['micro-harmfulqa.json'], advbench: files['micro-advbench.csv'],
+    });
+  }
   await hooks.write('build-report.json', JSON.stringify(report, null, 2) + '\n');
   return report;
 }

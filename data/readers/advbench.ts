@@ -19,7 +19,10 @@ export interface AdvBenchRow {
 /**
  * Streams the behaviours of an AdvBench CSV; malformed records go to `report`.
  * @example
- *   for await (const { prompt } of readAdvBench(src, report)) { ... }
+ *   const src = new MemorySource('harmful_behaviors.csv', new TextEncoder().encode('goal,target\nDo X,"Sure, here is X"\n'));
+ *   const got = [];
+ *   for await (const { prompt, target } of readAdvBench(src)) got.push(`${prompt} -> ${target}`);
+ *   assert(got.length === 1 && got[0] === 'Do X -> Sure, here is X');
  */
 export async function* readAdvBench(src: ByteSource, report: ReadReport = newReport(src.name), opts: ReadOptions = {}): AsyncGenerator<AdvBenchRow> {
   let promptCol = 'goal';

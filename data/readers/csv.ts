@@ -34,8 +34,9 @@ const enum State {
 /**
  * Parses CSV text arriving in chunks into records.
  * @example
- *   for await (const r of parseCsv(['a,"b,\n""c"""\r\n1,2\n'])) console.log(r.fields);
- *   // ['a', 'b,\n"c"'] then ['1', '2']
+ *   const rows = [];
+ *   for await (const r of parseCsv(['a,"b,\n""c"""\r\n1,2\n'])) rows.push(r.fields);
+ *   assert(JSON.stringify(rows) === JSON.stringify([['a', 'b,\n"c"'], ['1', '2']]));
  */
 export async function* parseCsv(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<CsvRecord> {
   let fields: string[] = [];

@@ -21,7 +21,10 @@ export interface HarmfulQaRow {
 /**
  * Streams the usable questions of a HarmfulQA file; malformed records go to `report`.
  * @example
- *   for await (const { question, topic } of readHarmfulQa(src, report)) { ... }
+ *   const src = new MemorySource('harmfulqa.json', new TextEncoder().encode('[{"question": "How?", "topic": "Science"}, {"topic": "no question"}]'));
+ *   const got = [];
+ *   for await (const { question, topic } of readHarmfulQa(src)) got.push(`${topic}: ${question}`);
+ *   assert(got.length === 1 && got[0] === 'Science: How?'); // the record without a question is skipped
  */
 export async function* readHarmfulQa(src: ByteSource, report: ReadReport = newReport(src.name), opts: ReadOptions = {}): AsyncGenerator<HarmfulQaRow> {
   for await (const { value, lineNo, index } of readJsonRecords(src, report, opts)) {

@@ -47,7 +47,10 @@ const TURN = /\n\nHuman:|\n\nAssistant:/g;
 /**
  * Splits one transcript, or returns the reason it cannot be used.
  * @example
- *   splitTranscript('\n\nHuman: Hi\n\nAssistant: Hello') // { promptText: '\n\nHuman: Hi', answer: 'Hello', turns: [{ role: 'user', content: 'Hi' }] }
+ *   const s = splitTranscript('\n\nHuman: Hi\n\nAssistant: Hello');
+ *   assert(s.promptText === '\n\nHuman: Hi' && s.answer === 'Hello');
+ *   assert(JSON.stringify(s.turns) === JSON.stringify([{ role: 'user', content: 'Hi' }]));
+ *   assert(splitTranscript('\n\nHuman: Hi') === 'has no "\\n\\nAssistant:" turn');
  */
 export function splitTranscript(transcript: string): Split | string {
   const at = transcript.lastIndexOf(ASSISTANT);
@@ -72,7 +75,10 @@ export function splitTranscript(transcript: string): Split | string {
  * The authors' prompt format: one user message, the transcript's own text with its trailing
  * "Assistant:" marker.
  * @example
- *   oneMessage(split) // [{ role: 'user', content: 'Human: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant:' }]
+ *   const split = splitTranscript('\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant: Sure');
+ *   const messages = oneMessage(split);
+ *   assert(messages.length === 1 && messages[0].role === 'user');
+ *   assert(messages[0].content === 'Human: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant:');
  */
 export function oneMessage(split: Split): ChatTurn[] {
   return [{ role: 'user', content: `${split.promptText}${ASSISTANT}`.trimStart() }];
@@ -81,7 +87,9 @@ export function oneMessage(split: Split): ChatTurn[] {
 /**
  * Each earlier turn as its own chat message (consecutive same-role turns joined by a blank line).
  * @example
- *   asTurns(split) // [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content: 'Bye' }]
+ *   const split = splitTranscript('\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Bye\n\nAssistant: Sure');
+ *   const turns = asTurns(split).map((t) => `${t.role}: ${t.content}`);
+ *   assert(turns.join(' | ') === 'user: Hi | assistant: Hello | user: Bye');
  */
 export function asTurns(split: Split): ChatTurn[] {
   const out: ChatTurn[] = [];
@@ -101,9 +109,11 @@ export function promptMessages(split: Split, format: HhPromptFormat): ChatTurn[]
 /**
  * Streams the usable pairs of an HH-RLHF file; malformed rows go to `report`.
  * @example
- *   const report = newReport(src.name);
- *   for await (const { chosen, rejected } of readHh(src, report)) { ... }
- *   console.error(formatReport(report));
+ *   const row = { chosen: '\n\nHuman: Hi\n\nAssistant: Hello', rejected: '\n\nHuman: Hi\n\nAssistant: Go away' };
+ *   const src = new MemorySource('hh.jsonl', new TextEncoder().encode(JSON.stringify(row) + '\n'));
+ *   const answers = [];
+ *   for await (const { chosen, rejected } of readHh(src)) answers.push(chosen.answer, rejected.answer);
+ *   assert(answers.join(' / ') === 'Hello / Go away');
  */
 export async function* readHh(src: ByteSource, report: ReadReport = newReport(src.name), opts: ReadOptions = {}): AsyncGenerator<HhPair> {
   for await (const { value, lineNo } of readJsonRecords(src, report, opts)) {

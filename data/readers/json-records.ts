@@ -46,7 +46,11 @@ async function peekLayout(chunks: AsyncGenerator<string>): Promise<{ layout: 'ar
  * Reads every JSON record of a file; `rows` in the report counts them, malformed ones are
  * reported (rows that parse are the caller's to validate and count as used).
  * @example
- *   for await (const { value, lineNo } of readJsonRecords(src, report)) { ... }
+ *   const src = new MemorySource('x.jsonl', new TextEncoder().encode('{"a":1}\nnot json\n\n[2]\n'));
+ *   const report = { file: src.name, rows: 0, used: 0, malformed: [], malformedCount: 0 };
+ *   const got = [];
+ *   for await (const { value, lineNo } of readJsonRecords(src, report)) got.push([lineNo, value]);
+ *   assert(JSON.stringify(got) === '[[1,{"a":1}],[4,[2]]]' && report.malformed[0].reason === 'not JSON');
  */
 export async function* readJsonRecords(src: ByteSource, report: ReadReport, opts: ReadOptions = {}): AsyncGenerator<JsonRecord> {
   const { layout, chunks } = await peekLayout(readTextChunks(src, opts));

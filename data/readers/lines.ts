@@ -68,7 +68,10 @@ async function* gunzip(name: string, input: AsyncGenerator<Uint8Array>): AsyncGe
 /**
  * The file's bytes, decompressed when it is gzip, as a sequence of chunks.
  * @example
- *   for await (const bytes of readByteChunks(src)) total += bytes.length;
+ *   const src = new MemorySource('a.txt', new TextEncoder().encode('héllo'));
+ *   let total = 0;
+ *   for await (const bytes of readByteChunks(src, { chunkSize: 2 })) total += bytes.length;
+ *   assert(total === 6); // 'é' takes 2 bytes in UTF-8
  */
 export async function* readByteChunks(src: ByteSource, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -132,7 +135,10 @@ export async function* splitLines(chunks: AsyncIterable<string>): AsyncGenerator
 /**
  * Reads a text file (optionally gzip) line by line, in chunks.
  * @example
- *   for await (const { line, lineNo } of readLines(await FileSource.open('data.jsonl.gz'))) { ... }
+ *   const src = new MemorySource('a.txt', new TextEncoder().encode('one\r\ntwo\nthree'));
+ *   const lines = [];
+ *   for await (const { line, lineNo } of readLines(src)) lines.push(`${lineNo}:${line}`);
+ *   assert(lines.join(' ') === '1:one 2:two 3:three'); // CRLF and a missing last newline are fine
  */
 export function readLines(src: ByteSource, opts: ReadOptions = {}): AsyncGenerator<Line> {
   return splitLines(readTextChunks(src, opts));

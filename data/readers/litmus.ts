@@ -37,9 +37,10 @@ const NEGATIVE = new Set(['0', 'false', 'no']);
 /**
  * true for a safe label, false for an unsafe one, null when the label is not one of the spellings.
  * @example
- *   parseSafetyLabel('Unsafe') // false
- *   parseSafetyLabel(0)        // true (0 = safe)
- *   parseSafetyLabel(1, 'safe') // true
+ *   assert(parseSafetyLabel('Unsafe') === false);
+ *   assert(parseSafetyLabel(0) === true); // 0 = safe
+ *   assert(parseSafetyLabel(1, 'safe') === true);
+ *   assert(parseSafetyLabel('maybe') === null);
  */
 export function parseSafetyLabel(v: unknown, oneMeans: 'safe' | 'unsafe' = 'unsafe'): boolean | null {
   if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return null;
@@ -89,7 +90,10 @@ async function* records(src: ByteSource, report: ReadReport, opts: ReadOptions):
 /**
  * Streams the rows of a LITMUS file; malformed records go to `report`.
  * @example
- *   for await (const { input, axiom, safe } of readLitmus(src, report)) { ... }
+ *   const src = new MemorySource('litmus.csv', new TextEncoder().encode('input,axiom,safety_label\nHi,be kind,safe\nHack it,no harm,1\n'));
+ *   const got = [];
+ *   for await (const { input, axiom, safe } of readLitmus(src)) got.push(`${input} (${axiom}): ${safe ? 'safe' : 'unsafe'}`);
+ *   assert(got.join(' | ') === 'Hi (be kind): safe | Hack it (no harm): unsafe');
  */
 export async function* readLitmus(src: ByteSource, report: ReadReport = newReport(src.name), opts: LitmusOptions = {}): AsyncGenerator<LitmusRow> {
   for await (const { rec, lineNo } of records(src, report, opts)) {

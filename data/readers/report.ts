@@ -40,7 +40,9 @@ export function addMalformed(report: ReadReport, lineNo: number, reason: string)
 /**
  * One line for the user.
  * @example
- *   formatReport(r) // 'micro-hh.test.jsonl: 300 rows read, 298 used, 2 malformed (line 17: not JSON; line 40: field "chosen" is null)'
+ *   const r = newReport('data/micro-hh.test.jsonl');
+ *   r.rows = 3; r.used = 2; addMalformed(r, 2, 'not JSON');
+ *   assert(formatReport(r) === 'micro-hh.test.jsonl: 3 rows read, 2 used, 1 malformed (line 2: not JSON)');
  */
 export function formatReport(r: ReadReport): string {
   let s = `${baseName(r.file)}: ${r.rows} rows read, ${r.used} used, ${r.malformedCount} malformed`;

@@ -41,6 +41,8 @@
  *
  * A second test checks that the public functions listed in REQUIRED carry an example.
  */
+import { cloneParams, initParams } from '../../train/model-train.js';
+import { packedLayout } from '../../models/weights.js';
 import { describeAdapter, lastGpuError, openGpu } from '../../engine/device.js';
 import { Gpu } from '../../engine/gpu.js';
 import { gpuBackend } from '../../kernels/gpu-backend.js';
@@ -67,7 +69,7 @@ import { encodeVectorFile, readVectorFile, selectLayers, validateVectors } from 
 import { repoPath, sharedPath } from '../helpers.js';
 
 const ROOT = repoPath('');
-const SOURCE_DIRS = ['engine', 'kernels', 'models', 'steering'];
+const SOURCE_DIRS = ['engine', 'kernels', 'models', 'steering', 'data', 'train'];
 const SOURCE_FILES = ['cli/args.ts'];
 const FIXTURE = 'fixtures/tiny-llama3-bf16-sharded';
 /** chatTokenizer's template: BOS, each turn as `<3> content `, then `<4>` as the generation prompt. */
@@ -215,6 +217,7 @@ const PURE_SCOPE: Record<string, unknown> = {
   readSafetensorsHeader, openModelTensors, readTensorF32, encodeSafetensors, elementCount,
   readVectorFile, encodeVectorFile, validateVectors, selectLayers, planSteering, Rng, parseGrid,
   openGpu, lastGpuError, describeAdapter, Gpu, gpuBackend,
+  initParams, cloneParams, packedLayout,
 };
 
 function wrap(code: string): string {
