@@ -1,5 +1,9 @@
 /** `dsteer train --preset micro|nano --out DIR --seed S`: rebuilds data, tokenizer and both models. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { NodeDir } from '../engine/byte-source-node.js';
+import { evaluatePair, type PairEvaluation } from '../eval/micro-pair.js';
+import { cpuBackend } from '../kernels/backend.js';
+import { loadModel } from '../models/load.js';
 import { dirname, join } from 'node:path';
 import { DsteerError } from '../engine/errors.js';
 import { buildWorld, PRESETS } from '../train/pipeline.js';
@@ -49,6 +53,18 @@ export async function runTrain(f: TrainFlags): Promise<void> {
     log: note,
   });
   note(`built ${preset.name} (seed ${seed}) in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${f.out}`);
-  if (format === 'json') printJson(report);
-  else process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  let evaluation: PairEvaluation | undefined;
+  if (preset.evaluate) {
+    note('evaluating the pair on held-out prompts (eval/micro-pair.ts)');
+    const k = cpuBackend();
+    const load = async (stage: string) => loadModel(await NodeDir.open(join(f.out, stage)), k);
+    const text = (name: string): Promise<string> => readFile(join(f.out, 'data', name), 'utf8');
+    evaluation = await evaluatePair(await load('sft'), await load('dpo'), {
+      hhTest: await text('micro-hh.test.jsonl'), harmfulqa: await text('micro-harmfulqa.json'), advbench: await text('micro-advbench.csv'),
+    });
+    await writeFile(join(f.out, 'evaluation.json'), JSON.stringify(evaluation, null, 2) + '\n');
+  }
+  const out = { ...report, ...(evaluation ? { evaluation } : {}) };
+  if (format === 'json') printJson(out);
+  else process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }

@@ -6,10 +6,7 @@
 import { MemoryDir } from '../engine/byte-source.js';
 import { promptMessages, splitTranscript } from '../data/readers/hh.js';
 import { generateWorld, NANO_SIZES, DEFAULT_SIZES, type WorldSizes } from '../data/world/generate.js';
-import { cpuBackend } from '../kernels/backend.js';
 import { parseConfig } from '../models/config.js';
-import { loadModel } from '../models/load.js';
-import { evaluatePair, type PairEvaluation } from './evaluate.js';
 import { loadTokenizer, type ChatMessage, type ModelTokenizer } from '../models/tokenizer.js';
 import { CHAT_TOKENS, toTokenizerConfig, toTokenizerJson, trainBpe } from './bpe.js';
 import { trainDpo, referenceLogprobs, type DpoOptions, type DpoPair, type DpoStepInfo } from './dpo.js';
@@ -26,7 +23,7 @@ export interface Preset {
   model: Record<string, unknown>;
   sft: Omit<LoopOptions, 'seed'>;
   dpo: Omit<DpoOptions, 'seed'>;
-  /** Measure the pair's behaviour after the build (train/evaluate.ts). */
+  /** Measure the pair's behaviour after the build (eval/micro-pair.ts, run by `dsteer train`). */
   evaluate: boolean;
 }
 
@@ -60,7 +57,6 @@ export interface BuildReport {
   dpo: { steps: number; firstLoss: number; lastLoss: number; tokens: number; seconds: number; trainRewardAccuracy: number };
   /** Mean per-token KL(DPO || SFT) on held-out conversations (micro-hh.test chosen answers). */
   klDpoSft: number;
-  evaluation?: PairEvaluation;
 }
 
 export interface BuildHooks {
@@ -185,13 +181,6 @@ export async function buildWorld(preset: Preset, seed: number, hooks: BuildHooks
     dpo: { steps: dpoLosses.length, firstLoss: dpoLosses[0]!, lastLoss: dpoLosses.at(-1)!, tokens: dI?.tokens ?? 0, seconds: dI?.seconds ?? 0, trainRewardAccuracy: accSum / Math.max(1, dpoLosses.length) },
     klDpoSft: kl,
   };
-  if (preset.evaluate) {
-    log('evaluating the pair on held-out prompts');
-    const load = async (f: Record<string, string | Uint8Array>, name: string) => loadModel(new MemoryDir(name, f), cpuBackend());
-    report.evaluation = await evaluatePair(await load(sftFiles, 'sft'), await load(dpoFiles, 'dpo'), {
-      hhTest: files['micro-hh.test.jsonl'], harmfulqa: files['micro-harmfulqa.json'], advbench: files['micro-advbench.csv'],
-    });
-  }
   await hooks.write('build-report.json', JSON.stringify(report, null, 2) + '\n');
   return report;
 }

@@ -69,7 +69,7 @@ import { encodeVectorFile, readVectorFile, selectLayers, validateVectors } from 
 import { repoPath, sharedPath } from '../helpers.js';
 
 const ROOT = repoPath('');
-const SOURCE_DIRS = ['engine', 'kernels', 'models', 'steering', 'data', 'train'];
+const SOURCE_DIRS = ['engine', 'kernels', 'models', 'steering', 'data', 'train', 'eval'];
 const SOURCE_FILES = ['cli/args.ts'];
 const FIXTURE = 'fixtures/tiny-llama3-bf16-sharded';
 /** chatTokenizer's template: BOS, each turn as `<3> content `, then `<4>` as the generation prompt. */
