@@ -84,6 +84,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--preset <name>', 'micro (the shipped pair) or nano (seconds; tests)').choices(['micro', 'nano']).default('micro'))
     .requiredOption('--out <dir>', 'folder to write data/, sft/, dpo/ and build-report.json into')
     .option('--seed <s>', 'seed of the whole build', '1')
+    .option('--resume', 'continue an interrupted build from DIR/checkpoints (the result is byte-identical to an uninterrupted build)')
+    .option('--checkpoint-every <n>', 'steps between checkpoints', '50')
     .addOption(new Option('--format <format>', 'how to print the build report').choices(['text', 'json']).default('text'))
     .action(async (opts) => runTrain(opts));
 

@@ -16,6 +16,8 @@ export interface TrainFlags {
   out: string;
   seed: string;
   format: string;
+  resume?: boolean;
+  checkpointEvery: string;
 }
 
 /** One progress line per phase: a bar, step, loss, tokens/s; redrawn in place on a terminal. */
@@ -51,6 +53,8 @@ export async function runTrain(f: TrainFlags): Promise<void> {
     },
     progress: (phase, s) => bar(phase, s),
     log: note,
+    checkpointEvery: parseIntIn('--checkpoint-every', f.checkpointEvery, 1),
+    ...(f.resume ? { read: async (path: string) => readFile(join(f.out, path)).then((b) => new Uint8Array(b), () => null) } : {}),
   });
   note(`built ${preset.name} (seed ${seed}) in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${f.out}`);
   let evaluation: PairEvaluation | undefined;

@@ -11,7 +11,7 @@ import type { TrainParams } from './model-train.js';
 import { createTrainWorkspace, sequenceLogprobs, sequenceLogprobsBackward, zeroGrads, zeroParams } from './model-train.js';
 import { adamwFor, clipGradNorm, cosineLr, gradList } from './optim.js';
 import { packBatch, type Sequence } from './sequences.js';
-import { permutation, type LoopOptions, type StepInfo } from './sft.js';
+import { permutation, resumeLoop, saveLoop, type CheckpointHooks, type LoopOptions, type StepInfo } from './sft.js';
 
 export interface DpoPair {
   chosen: Sequence;
@@ -72,7 +72,7 @@ function pad(rows: Sequence[], B: number): Sequence[] {
  * const losses = trainDpo(cfg, cloneParams(ref), referenceLogprobs(cfg, ref, pairs, 2, 4), pairs, o);
  * assert(losses[losses.length - 1] < losses[0]);
  */
-export function trainDpo(cfg: ModelConfig, policy: TrainParams, refLp: Float64Array, pairs: DpoPair[], o: DpoOptions, onStep?: (s: DpoStepInfo) => void): number[] {
+export function trainDpo(cfg: ModelConfig, policy: TrainParams, refLp: Float64Array, pairs: DpoPair[], o: DpoOptions, onStep?: (s: DpoStepInfo) => void, ck: CheckpointHooks = {}): number[] {
   const rng = new Rng(o.seed);
   const B = o.B;
   const ws = createTrainWorkspace(cfg, 2 * B, o.T);
@@ -80,14 +80,20 @@ export function trainDpo(cfg: ModelConfig, policy: TrainParams, refLp: Float64Ar
   const opt = adamwFor(policy, { weightDecay: o.weightDecay });
   const perEpoch = Math.ceil(pairs.length / B);
   const steps = perEpoch * o.epochs;
+  const start = resumeLoop('dpo', policy, opt, steps, ck.resume);
+  const losses: number[] = ck.resume ? [...ck.resume.losses] : [];
   const dlogp = new Float32Array(2 * B * o.T);
-  const losses: number[] = [];
   const t0 = performance.now();
   let tokens = 0;
   let step = 0;
   for (let e = 0; e < o.epochs; e++) {
     const order = permutation(pairs.length, rng);
     for (let i = 0; i < perEpoch; i++) {
+      if (step < start) {
+        step++;
+        continue;
+      }
+      if (ck.stopAfter !== undefined && step >= ck.stopAfter) return losses;
       const idx = order.slice(i * B, (i + 1) * B);
       const chunk = idx.map((j) => pairs[j]!);
       const batch = packBatch([...pad(chunk.map((p) => p.chosen), B), ...chunk.map((p) => p.rejected)], 2 * B, o.T);
@@ -115,6 +121,7 @@ export function trainDpo(cfg: ModelConfig, policy: TrainParams, refLp: Float64Ar
       losses.push(loss / chunk.length);
       for (const p of chunk) tokens += Math.min(o.T, p.chosen.ids.length - 1) + Math.min(o.T, p.rejected.ids.length - 1);
       step++;
+      saveLoop('dpo', policy, opt, step, steps, ck, losses);
       onStep?.({ step, steps, loss: loss / chunk.length, lr, tokens, seconds: (performance.now() - t0) / 1000, rewardAccuracy: correct / chunk.length });
     }
   }

@@ -46,6 +46,22 @@ export class AdamW {
     this.v = params.map((p) => new Float64Array(p.length));
   }
 
+  /** The optimizer's state (step count and both moments; the live arrays, for checkpoints). */
+  state(): { t: number; m: Float64Array[]; v: Float64Array[] } {
+    return { t: this.t, m: this.m, v: this.v };
+  }
+
+  /** Restores a state saved by state() (same tensors, same sizes). */
+  loadState(s: { t: number; m: Float64Array[]; v: Float64Array[] }): void {
+    if (s.m.length !== this.m.length || s.v.length !== this.v.length) throw new Error('AdamW: checkpoint has a different number of tensors');
+    s.m.forEach((a, i) => {
+      if (a.length !== this.m[i]!.length) throw new Error(`AdamW: checkpoint moment ${i} has ${a.length} values, expected ${this.m[i]!.length}`);
+      this.m[i]!.set(a);
+      this.v[i]!.set(s.v[i]!);
+    });
+    this.t = s.t;
+  }
+
   /** One update of every tensor from its gradient (grads[i] matches params[i]). */
   step(grads: Float32Array[], lr: number): void {
     if (grads.length !== this.params.length) throw new Error(`AdamW: ${grads.length} gradients for ${this.params.length} tensors`);

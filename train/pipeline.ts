@@ -12,6 +12,7 @@ import { CHAT_TOKENS, toTokenizerConfig, toTokenizerJson, trainBpe } from './bpe
 import { trainDpo, referenceLogprobs, type DpoOptions, type DpoPair, type DpoStepInfo } from './dpo.js';
 import { exportHfModel } from './export.js';
 import { cloneParams, createTrainWorkspace, forwardTrain, initParams, paramEntries, type TrainParams } from './model-train.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { encodeConversation, packBatch, type Sequence } from './sequences.js';
 import { trainSft, type LoopOptions, type StepInfo } from './sft.js';
 
@@ -64,6 +65,10 @@ export interface BuildHooks {
   write(path: string, data: string | Uint8Array): Promise<void>;
   progress?(phase: 'sft' | 'dpo', info: StepInfo | DpoStepInfo): void;
   log?(msg: string): void;
+  /** Reads a file written earlier by this build (to resume from checkpoints), or null. */
+  read?(path: string): Promise<Uint8Array | null>;
+  /** Steps between checkpoints (checkpoints/sft.ckpt, checkpoints/dpo.ckpt); default 50. */
+  checkpointEvery?: number;
 }
 
 function lines(text: string): unknown[] {
@@ -139,10 +144,19 @@ export async function buildWorld(preset: Preset, seed: number, hooks: BuildHooks
   const parameters = paramEntries(params).reduce((a, [, t]) => a + t.length, 0);
   log(`model: ${parameters} parameters, ${cfg.nLayers} layers, dim ${cfg.dim}; SFT on ${sftSeqs.length} conversations`);
   let sftInfo: StepInfo | null = null;
+  const pending: Promise<void>[] = [];
+  const ckHooks = async (phase: 'sft' | 'dpo') => {
+    const path = `checkpoints/${phase}.ckpt`;
+    const prev = hooks.read ? await hooks.read(path) : null;
+    const resume = prev ? decodeCheckpoint(prev, path) : undefined;
+    if (resume) log(`${phase}: resuming from ${path} at step ${resume.step} of ${resume.steps}`);
+    return { ...(resume ? { resume } : {}), every: hooks.checkpointEvery ?? 50, save: (c: Checkpoint) => void pending.push(hooks.write(path, encodeCheckpoint(c))) };
+  };
   const sftLosses = trainSft(cfg, params, sftSeqs, { ...preset.sft, seed }, (s) => {
     sftInfo = s;
     hooks.progress?.('sft', s);
-  });
+  }, await ckHooks('sft'));
+  await Promise.all(pending.splice(0));
   const meta = (stage: string): Record<string, string> => ({ 'dsteer.train': JSON.stringify({ preset: preset.name, seed, stage }) });
   const asMap = (p: TrainParams): Map<string, Float32Array> => new Map(paramEntries(p));
   const sftFiles = exportHfModel(raw, asMap(params), tokFiles, meta('sft'));
@@ -160,7 +174,8 @@ export async function buildWorld(preset: Preset, seed: number, hooks: BuildHooks
     dpoInfo = s;
     accSum += s.rewardAccuracy;
     hooks.progress?.('dpo', s);
-  });
+  }, await ckHooks('dpo'));
+  await Promise.all(pending.splice(0));
   const dpoFiles = exportHfModel(raw, asMap(policy), tokFiles, meta('dpo'));
   for (const [name, data] of Object.entries(dpoFiles)) await hooks.write(`dpo/${name}`, data);
   // 5. closeness: per-token KL on held-out conversations
@@ -178,7 +193,7 @@ export async function buildWorld(preset: Preset, seed: number, hooks: BuildHooks
     parameters,
     vocabSize: bpe.vocab.length,
     sft: { steps: sftLosses.length, firstLoss: sftLosses[0]!, lastLoss: sftLosses.at(-1)!, tokens: sI?.tokens ?? 0, seconds: sI?.seconds ?? 0 },
-    dpo: { steps: dpoLosses.length, firstLoss: dpoLosses[0]!, lastLoss: dpoLosses.at(-1)!, tokens: dI?.tokens ?? 0, seconds: dI?.seconds ?? 0, trainRewardAccuracy: accSum / Math.max(1, dpoLosses.length) },
+    dpo: { steps: dpoLosses.length, firstLoss: dpoLosses[0]!, lastLoss: dpoLosses.at(-1)!, tokens: dI?.tokens ?? 0, seconds: dI?.seconds ?? 0, trainRewardAccuracy: accSum / Math.max(1, dI?.step ?? 1) },
     klDpoSft: kl,
   };
   await hooks.write('build-report.json', JSON.stringify(report, null, 2) + '\n');

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Rebuilds the shipped micro world (assets/data, assets/micro/{sft,dpo}) from scratch with
+# `dsteer train --preset micro --seed 1` and checks that every file is byte-identical to the
+# shipped one. Not part of `npm test`: it takes about 40 minutes on 2 cores.
+#   bash scripts/rebuild-assets.sh [OUT_DIR]        (run `npm ci` first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-$(mktemp -d)}
+node bin/dsteer.js train --preset micro --seed 1 --out "$out" --format json > "$out/train-output.json"
+status=0
+for f in $(cd assets/data && ls); do cmp "assets/data/$f" "$out/data/$f" || status=1; done
+for stage in sft dpo; do
+  for f in $(cd "assets/micro/$stage" && ls); do cmp "assets/micro/$stage/$f" "$out/$stage/$f" || status=1; done
+done
+if [ $status -eq 0 ]; then echo "rebuild matches the shipped assets byte for byte ($out)"; else echo "rebuild DIFFERS from the shipped assets ($out)"; fi
+exit $status
