@@ -35,7 +35,7 @@ export const PRESETS: Record<'micro' | 'nano', Preset> = {
     bpeVocab: 1024,
     model: { model_type: 'llama', hidden_size: 64, intermediate_size: 176, num_hidden_layers: 6, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true },
     sft: { epochs: 2, B: 16, T: 128, lr: 3e-3, minLr: 3e-4, warmup: 30, clip: 1, weightDecay: 0.1 },
-    dpo: { epochs: 1, B: 8, T: 128, lr: 3e-4, minLr: 3e-5, warmup: 10, clip: 1, weightDecay: 0, beta: 0.1 },
+    dpo: { epochs: 1, B: 8, T: 128, lr: 5e-5, minLr: 5e-6, warmup: 10, clip: 1, weightDecay: 0, beta: 0.1 },
     evaluate: true,
   },
   nano: {
