@@ -11,31 +11,10 @@ import { runGenerate } from './generate.js';
 import { runScorePairs } from './score-pairs.js';
 import { runTrain } from './train.js';
 import { runInspect } from './inspect.js';
+import { commonOptions, promptOptions, steerOptions } from './options.js';
+// -- command imports --
 
 const VERSION = '0.1.0';
-
-function promptOptions(c: Command): Command {
-  return c
-    .option('--prompt <text>', 'plain text, encoded as Hugging Face tokenizer(text) does (BOS per the tokenizer)')
-    .option('--chat <text>', 'one user message, rendered with the model\'s chat template and a generation prompt')
-    .option('--ids <ids>', 'token ids, comma-separated, used verbatim (e.g. 1,5,9)');
-}
-
-function steerOptions(c: Command): Command {
-  return c
-    .option('--vector <file>', 'steering vector file (safetensors, one tensor per hook name)')
-    .option('--lambda <x>', 'steering strength: one value, or one per layer (comma-separated; negative values allowed)')
-    .option('--layers <list>', 'layers to steer at hook_resid_post, e.g. 27,28 (default: every vector in the file)')
-    .option('--preserve-norm', 'rescale each steered row to its norm before steering', false)
-    .addOption(new Option('--steer-positions <which>', 'steer every position or generated tokens only').choices(['all', 'generated']).default('all'));
-}
-
-function commonOptions(c: Command): Command {
-  return c
-    .addOption(new Option('--device <device>', 'backend: auto = a hardware GPU when one exists, else the CPU; webgpu also accepts CPU-emulated adapters (lavapipe)').choices(['auto', 'cpu', 'webgpu']).default('auto'))
-    .addOption(new Option('--weight-dtype <dtype>', 'GPU weight storage (f16 needs shader-f16; accumulation is f32)').choices(['f32', 'f16']).default('f32'))
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
-}
 
 export function buildProgram(): Command {
   const program = new Command('dsteer')
@@ -103,6 +82,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--weight-dtype <dtype>', 'e2e/steering on a GPU: weight storage').choices(['f32', 'f16']).default('f32'))
     .option('--out <file>', 'also append JSON lines to this file')
     .action(async (opts) => runBench(opts));
+
+  // Commands defined in their own files register here, one line each (registerX(program)).
+  // -- command registrations --
 
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (str, write) => write(`dsteer ${c.name()}: ${str.trim()}\n`) });
   return program;
