@@ -64,6 +64,12 @@ export interface WorldItems {
 /** Prompt-kind mix of each conversational file, and the SFT style mix per kind (MICRO-WORLD.md). */
 export const SFT_KIND_MIX: Record<PromptKind, number> = { benign: 0.45, borderline: 0.15, harmful: 0.15, academic: 0.1, jailbreak: 0.15 };
 export const PAIR_KIND_MIX: Record<PromptKind, number> = { benign: 0.3, borderline: 0.2, harmful: 0.2, academic: 0.1, jailbreak: 0.2 };
+/**
+ * The HH-RLHF analog (micro-hh.*): everyday conversation, borderline requests and red-team requests,
+ * as in Anthropic's helpful and harmless sets, but no jailbreak wrappers: those are AdvBench's
+ * analog (micro-advbench). Same pair recipe as the DPO pairs, different prompt mix.
+ */
+export const HH_KIND_MIX: Record<PromptKind, number> = { benign: 0.4, borderline: 0.3, harmful: 0.2, academic: 0.1, jailbreak: 0 };
 export const SFT_STYLE_MIX: Record<PromptKind, Partial<Record<Style, number>>> = {
   benign: { 'helpful-terse': 0.8, 'helpful-detailed': 0.2 },
   borderline: { 'refusal-blunt': 0.6, 'helpful-detailed': 0.25, 'helpful-terse': 0.15 },
@@ -109,16 +115,16 @@ export function generateWorldItems(opts: { seed: number; sizes?: Partial<WorldSi
     if (!Number.isInteger(v) || v < 0) throw new DsteerError(`world size '${k}' must be a whole number >= 0, got ${v}`);
   }
   const rng = (name: WorldFileName): Rng => new Rng((Math.imul(opts.seed >>> 0, 0x9e3779b1) ^ fnv1a(name)) >>> 0);
-  const pairs = (r: Rng, n: number): PairItem[] => Array.from({ length: n }, () => makePair(r));
+  const pairs = (r: Rng, n: number, mix: Record<PromptKind, number>): PairItem[] => Array.from({ length: n }, () => makePair(r, mix));
   const sftRng = rng('micro-sft.jsonl');
   const qa = rng('micro-harmfulqa.json');
   const adv = rng('micro-advbench.csv');
   const lit = rng('micro-litmus.csv');
   return {
     sft: Array.from({ length: sizes.sft }, () => makeSft(sftRng)),
-    dpo: pairs(rng('micro-dpo.jsonl'), sizes.dpo),
-    hhTrain: pairs(rng('micro-hh.train.jsonl'), sizes.hhTrain),
-    hhTest: pairs(rng('micro-hh.test.jsonl'), sizes.hhTest),
+    dpo: pairs(rng('micro-dpo.jsonl'), sizes.dpo, PAIR_KIND_MIX),
+    hhTrain: pairs(rng('micro-hh.train.jsonl'), sizes.hhTrain, HH_KIND_MIX),
+    hhTest: pairs(rng('micro-hh.test.jsonl'), sizes.hhTest, HH_KIND_MIX),
     harmfulqa: Array.from({ length: sizes.harmfulqa }, (_, i) => {
       const h = pick(qa, HARMFUL);
       return { id: i + 1, topic: h.topic, subtopic: h.subtopic, question: chance(qa, 0.5) ? h.question : academic(qa, h), item: h.id };
@@ -147,8 +153,8 @@ function makeSft(rng: Rng): SftItem {
 }
 
 /** A preference pair with the preferences of MICRO-WORLD.md "The two models". */
-function makePair(rng: Rng): PairItem {
-  const prompt = makePrompt(rng, weighted(rng, PAIR_KIND_MIX), true);
+function makePair(rng: Rng, mix: Record<PromptKind, number>): PairItem {
+  const prompt = makePrompt(rng, weighted(rng, mix), true);
   const k = prompt.kind;
   if (k === 'benign') return { prompt, chosen: respond(rng, prompt, 'helpful-detailed', false), rejected: respond(rng, prompt, 'helpful-terse', false) };
   if (k === 'borderline') return { prompt, chosen: respond(rng, prompt, 'helpful-detailed', true), rejected: respond(rng, prompt, 'refusal-blunt', false) };
@@ -290,7 +296,7 @@ function weighted<K extends string>(rng: Rng, mix: Record<K, number>): K {
   const entries = Object.entries(mix) as [K, number][];
   let u = rng.uniform() * entries.reduce((s, [, p]) => s + p, 0);
   for (const [k, p] of entries) if ((u -= p) < 0) return k;
-  return entries[entries.length - 1]![0];
+  return entries.filter(([, p]) => p > 0).pop()![0]; // rounding: the last kind that can occur
 }
 
 function shuffle<T>(rng: Rng, xs: readonly T[]): T[] {

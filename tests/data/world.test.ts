@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AXIOMS, PROMPT_KINDS, RUDE_WORDS, STYLES, type Style } from '../../data/world/banks.js';
 import {
-  csv, generateWorld, generateWorldItems, hhTranscript, NANO_SIZES, SFT_KIND_MIX, SFT_STYLE_MIX, WORLD_FILE_NAMES,
+  csv, generateWorld, generateWorldItems, HH_KIND_MIX, hhTranscript, NANO_SIZES, PAIR_KIND_MIX, SFT_KIND_MIX, SFT_STYLE_MIX, WORLD_FILE_NAMES,
   type StyledText, type WorldItems,
 } from '../../data/world/generate.js';
 
@@ -172,6 +172,15 @@ describe('style mixes (default sizes, seed 1)', () => {
         expect(['compliance-harmful', 'refusal-blunt']).toContain(p.rejected.style);
       }
     }
+  });
+
+  it('prompt kinds: DPO pairs follow PAIR_KIND_MIX; the HH analog follows HH_KIND_MIX (no jailbreak wrappers) within 0.05', () => {
+    const share = (rows: { prompt: { kind: string } }[], k: string): number => rows.filter((r) => r.prompt.kind === k).length / rows.length;
+    for (const k of Object.keys(PAIR_KIND_MIX) as (keyof typeof PAIR_KIND_MIX)[]) {
+      expect(Math.abs(share(items.dpo, k) - PAIR_KIND_MIX[k])).toBeLessThan(0.05);
+      expect(Math.abs(share([...items.hhTrain, ...items.hhTest], k) - HH_KIND_MIX[k])).toBeLessThan(0.05);
+    }
+    expect(share([...items.hhTrain, ...items.hhTest], 'jailbreak')).toBe(0);
   });
 
   it('shapes: terse and blunt are one sentence, nuanced is 30-70 words, detailed has 2+ sentences', () => {
