@@ -13,6 +13,11 @@ import { runTrain } from './train.js';
 import { runInspect } from './inspect.js';
 import { commonOptions, promptOptions, steerOptions } from './options.js';
 // -- command imports --
+import { registerSpectral } from './spectral.js';
+import { registerVector } from './vector.js';
+import { registerEval } from './eval.js';
+import { registerExtract } from './extract.js';
+import { registerSweep } from './sweep.js';
 
 const VERSION = '0.1.0';
 
@@ -85,6 +90,11 @@ export function buildProgram(): Command {
 
   // Commands defined in their own files register here, one line each (registerX(program)).
   // -- command registrations --
+  registerSpectral(program);
+  registerVector(program);
+  registerEval(program);
+  registerExtract(program);
+  registerSweep(program);
 
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (str, write) => write(`dsteer ${c.name()}: ${str.trim()}\n`) });
   return program;

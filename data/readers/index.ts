@@ -7,3 +7,5 @@ export { readHh, collectHh, splitTranscript, oneMessage, asTurns, promptMessages
 export { readHarmfulQa, collectHarmfulQa, type HarmfulQaRow } from './harmfulqa.js';
 export { readAdvBench, collectAdvBench, type AdvBenchRow } from './advbench.js';
 export { readLitmus, collectLitmus, parseSafetyLabel, type LitmusRow, type LitmusOptions } from './litmus.js';
+export { readPrompts, detectPromptFormat, PROMPT_FORMATS, type PromptRow, type PromptFormat, type PromptOptions } from './prompts.js';
+export { readPreferenceFile, type PreferenceRecord, type PreferenceOptions } from './preference.js';
