@@ -3,6 +3,7 @@ import { DsteerError } from '../engine/errors.js';
 import type { GpuKernels } from '../kernels/gpu-backend.js';
 import { benchDecode, benchLinear, benchLoad, haveDir } from '../bench/cpu.js';
 import { BENCH_CONFIGS, benchE2e, benchSteering } from '../bench/e2e.js';
+import { benchExtract, benchSweep } from '../bench/experiment.js';
 import { benchKernels } from '../bench/gpu-kernels.js';
 import { sharedModel } from '../bench/paths.js';
 import { appendJsonLines, jsonLine, machine, printTable, type BenchResult } from '../bench/report.js';
@@ -22,7 +23,7 @@ export interface BenchFlags {
   weightDtype: string;
 }
 
-const SUITES = ['kernels', 'e2e', 'steering', 'cpu', 'all'] as const;
+const SUITES = ['kernels', 'e2e', 'steering', 'cpu', 'experiment', 'all'] as const;
 
 export async function runBench(f: BenchFlags): Promise<void> {
   const suite = parseChoice('--suite', f.suite, SUITES);
@@ -59,6 +60,12 @@ export async function runBench(f: BenchFlags): Promise<void> {
     const cfg = parseChoice('--config', f.config ?? (soft ? 'small' : '8b'), Object.keys(BENCH_CONFIGS));
     if (s === 'e2e') emit(await benchE2e(b.kernels, cfg, steps, soft ? 32 : 512));
     else emit(await benchSteering(b.kernels, cfg, steps, prompts));
+  }
+  if (suite === 'experiment' || suite === 'all') {
+    const b = await chooseBackend(f.device ?? 'auto', f.weightDtype);
+    note(b.note);
+    emit(await benchSweep(b.kernels, 8, Math.min(steps, 64)));
+    emit(await benchExtract(b.kernels, 32));
   }
   if (format === 'text') printTable(rows);
   if (f.out) {

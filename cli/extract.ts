@@ -12,7 +12,7 @@ import { DsteerError } from '../engine/errors.js';
 import type { HhPromptFormat } from '../data/readers/hh.js';
 import { readPreferenceFile, type PreferenceRecord } from '../data/readers/preference.js';
 import { formatReport, newReport } from '../data/readers/report.js';
-import { checkSamePair, extractVectors, PAIR_FILTERS, TOKENIZER_PROBES, encodeSamplesFile, type ExtractDiagnostics, type ExtractMethod, type PairFilter } from '../steering/extract.js';
+import { checkSamePair, extractVectors, PAIR_FILTERS, READ_POSITIONS, TOKENIZER_PROBES, encodeSamplesFile, type ExtractDiagnostics, type ExtractMethod, type PairFilter } from '../steering/extract.js';
 import { hhToPair, type PreferencePair } from '../steering/pairs.js';
 import { encodeVectorFile } from '../steering/vector.js';
 import { parseChoice, parseIntIn, parseIntList } from './args.js';
@@ -32,6 +32,7 @@ export interface ExtractFlags {
   promptFormat: string;
   chatTemplate: boolean;
   method: string;
+  read: string;
   component?: string;
   spectralSamples: string;
   spectralLayers?: string;
@@ -71,7 +72,7 @@ export function diagnosticsTable(d: ExtractDiagnostics): string {
   const f = d.filter;
   const lines = [
     `pairs kept: ${d.pairs} (filter ${f.name}: ${f.scanned} scanned, ${f.kept} kept, ${f.rejected_by_filter} rejected by the filter, ${f.skipped_too_long} too long, ${f.skipped_empty_answer} empty answers)`,
-    `method: ${d.method}${d.component === null ? '' : ` (component ${d.component})`}; sample cosines: ${d.sample_cosine_source}`,
+    `method: ${d.method}${d.component === null ? '' : ` (component ${d.component})`}, read at the ${d.read === 'last' ? 'last token' : 'last prompt token'}; sample cosines: ${d.sample_cosine_source}`,
     'layer  vec_norm  resid_norm  cos_st_ch  cos_st_rej  cos_ch_rej  split_half  samp_n  samp_mean  samp_p05  samp_med  samp_p95',
   ];
   for (const l of d.layers) {
@@ -101,6 +102,7 @@ export async function runExtract(f: ExtractFlags): Promise<void> {
   const promptFormat = parseChoice('--prompt-format', f.promptFormat, ['one-message', 'turns'] as const);
   const filter = parseChoice('--filter', f.filter, PAIR_FILTERS) as PairFilter;
   const method = parseChoice('--method', f.method, ['mean', 'pc'] as const) as ExtractMethod;
+  const read = parseChoice('--read', f.read ?? 'last', READ_POSITIONS);
   if (f.component !== undefined && method !== 'pc') throw new DsteerError('--component needs --method pc', 2);
   const component = f.component === undefined ? 0 : parseIntIn('--component', f.component, 0);
   const maxPairs = parseIntIn('--max-pairs', f.maxPairs, 1);
@@ -142,6 +144,7 @@ export async function runExtract(f: ExtractFlags): Promise<void> {
       maxScan,
       filter,
       method,
+      read,
       component,
       spectralSamples,
       ...(spectralLayers ? { spectralLayers } : {}),
@@ -190,6 +193,7 @@ export function registerExtract(program: Command): void {
     .addOption(new Option('--prompt-format <format>', 'chat prompt format: the authors\' one user message, or one message per turn').choices(['one-message', 'turns']).default('one-message'))
     .option('--no-chat-template', 'feed raw transcripts instead of chat-rendered prompts')
     .addOption(new Option('--method <method>', 'mean difference, or a principal component of the centred per-sample differences').choices(['mean', 'pc']).default('mean'))
+    .addOption(new Option('--read <position>', 'where states are read: the last token of prompt + answer (the authors\') or the last prompt token, where the model chooses how to answer').choices([...READ_POSITIONS]).default('last'))
     .option('--component <k>', 'with --method pc: the 0-based component (default: 0)')
     .option('--spectral-samples <n>', 'per-sample differences kept for pc and NAME.samples.safetensors (the first N kept pairs)', '2000')
     .option('--spectral-layers <list>', 'layers kept per sample, e.g. 16,17,18 (default: all when the store stays under ~1 GB, else the upper half)')

@@ -3,7 +3,7 @@
  * (steering/spectral.ts) on the per-sample differences `dsteer extract` stored beside a vector
  * (NAME.samples.safetensors next to NAME.safetensors, or --samples).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { FileSource } from '../engine/byte-source-node.js';
 import { DsteerError } from '../engine/errors.js';
@@ -48,6 +48,19 @@ function table(r: SpectralReport): string {
 
 export async function runSpectral(f: SpectralFlags): Promise<void> {
   const format = parseChoice('--format', f.format, ['text', 'json'] as const);
+  const r = await analyse(f);
+  if (format === 'json') printJson(r);
+  else process.stdout.write(table(r) + '\n');
+}
+
+/** The demo's step: the analysis of VECTOR's samples, written as JSON to `out`, the table printed. */
+export async function runSpectralToFile(vector: string, out: string): Promise<void> {
+  const r = await analyse({ vector, format: 'json' });
+  writeFileSync(out, JSON.stringify(r, null, 1) + '\n');
+  process.stdout.write(table(r) + '\n');
+}
+
+async function analyse(f: SpectralFlags): Promise<SpectralReport> {
   const samplesPath = f.samples ?? samplesPathFor(f.vector);
   if (!existsSync(f.vector)) throw new DsteerError(`--vector ${f.vector}: no such file`, 2);
   if (!existsSync(samplesPath)) {
@@ -70,8 +83,7 @@ export async function runSpectral(f: SpectralFlags): Promise<void> {
     });
     (bar as ReturnType<typeof progress> | null)?.done();
     note(`alignment compared with ${r.alignment_with === 'vector' ? `the vectors of ${f.vector}` : 'each layer\'s sample mean (the vector file was made with --method pc)'}`);
-    if (format === 'json') printJson(r);
-    else process.stdout.write(table(r) + '\n');
+    return r;
   } finally {
     await vsrc.close();
     await ssrc.close();

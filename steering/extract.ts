@@ -44,6 +44,13 @@ import { FORMAT_KEY, FORMAT_VERSION } from './vector.js';
 export type PairFilter = 'dpo-prefers-chosen' | 'mean-logprob' | 'dpo-reward' | 'none';
 export const PAIR_FILTERS: readonly PairFilter[] = ['dpo-prefers-chosen', 'mean-logprob', 'dpo-reward', 'none'];
 export type ExtractMethod = 'mean' | 'pc';
+/**
+ * Where the states are read: `last` = the last token of prompt + answer (DSTEER-SPEC section 2,
+ * the authors'); `prompt-end` = the last prompt token, where the model is about to choose how to
+ * answer (the same for chosen and rejected, so only the prompts matter there).
+ */
+export type ReadPosition = 'last' | 'prompt-end';
+export const READ_POSITIONS: readonly ReadPosition[] = ['last', 'prompt-end'];
 
 /** Steering applied to one side's runs (tests, or extracting from a steered model). */
 export interface SideSteering {
@@ -67,6 +74,8 @@ export interface ExtractOptions {
   filter?: PairFilter;
   /** Default `mean`. */
   method?: ExtractMethod;
+  /** Default `last` (the authors'). */
+  read?: ReadPosition;
   /** 0-based component for `pc` (default 0). */
   component?: number;
   /** Per-sample store cap (default 2000; the first kept pairs). */
@@ -112,6 +121,7 @@ export interface ExtractDiagnostics {
   filter: FilterCounts;
   method: ExtractMethod;
   component: number | null;
+  read: ReadPosition;
   sample_cosine_source: string;
   layers: LayerDiagnostics[];
 }
@@ -171,10 +181,11 @@ interface Run {
 }
 
 /** Runs one side over conversations: last-token captures at every hook_resid_post, and answer log-likelihoods when asked. */
-async function runSide(side: ExtractModel, convs: Encoded[], hooks: string[], withLogits: boolean): Promise<Run[]> {
+async function runSide(side: ExtractModel, convs: Encoded[], hooks: string[], withLogits: boolean, read: ReadPosition): Promise<Run[]> {
   const runs: Run[] = convs.map((c) => ({ states: [], ll: 0, tokens: c.ids.length - c.promptLen }));
   const seqs = convs.map((c) => {
-    const q: FeedSequence = { ids: c.ids, capture: { from: c.ids.length - 1, to: c.ids.length } };
+    const at = read === 'prompt-end' ? c.promptLen - 1 : c.ids.length - 1;
+    const q: FeedSequence = { ids: c.ids, capture: { from: at, to: at + 1 } };
     // log p(ids[t]) is read from position t - 1's log-softmax, for t = promptLen .. len - 1 (as score() does)
     if (withLogits) q.logits = { from: c.promptLen - 1, to: c.ids.length - 1 };
     if (side.steering) q.steer = side.steering.steer;
@@ -235,6 +246,7 @@ export async function extractVectors(sft: ExtractModel, dpo: ExtractModel, pairs
   const t0 = performance.now();
   const filter = opts.filter ?? 'dpo-prefers-chosen';
   const method = opts.method ?? 'mean';
+  const read = opts.read ?? 'last';
   const component = opts.component ?? 0;
   if (!Number.isInteger(opts.maxPairs) || opts.maxPairs < 1) throw new DsteerError(`--max-pairs: ${opts.maxPairs} must be an integer >= 1`, 2);
   const maxScan = opts.maxScan ?? 2 * opts.maxPairs;
@@ -277,8 +289,8 @@ export async function extractVectors(sft: ExtractModel, dpo: ExtractModel, pairs
     });
     if (ok.length === 0) return;
     const convs = ok.flatMap((e) => [e.c, e.r]);
-    const d = await runSide(dpo, convs, hooks, dpoNeedsLogits);
-    let s = sftNeedsLogits ? await runSide(sft, convs, hooks, true) : null;
+    const d = await runSide(dpo, convs, hooks, dpoNeedsLogits, read);
+    let s = sftNeedsLogits ? await runSide(sft, convs, hooks, true, read) : null;
     const kept: number[] = [];
     ok.forEach((_, i) => {
       if (keeps(filter, d[2 * i]!, d[2 * i + 1]!, s?.[2 * i], s?.[2 * i + 1])) kept.push(i);
@@ -287,7 +299,7 @@ export async function extractVectors(sft: ExtractModel, dpo: ExtractModel, pairs
     if (kept.length === 0) return;
     let at = (i: number): number => i; // index of pair i's chosen run in s, /2
     if (!s) {
-      s = await runSide(sft, kept.flatMap((i) => [convs[2 * i]!, convs[2 * i + 1]!]), hooks, false);
+      s = await runSide(sft, kept.flatMap((i) => [convs[2 * i]!, convs[2 * i + 1]!]), hooks, false, read);
       const pos = new Map(kept.map((i, j) => [i, j]));
       at = (i) => pos.get(i)!;
     }
@@ -327,7 +339,7 @@ export async function extractVectors(sft: ExtractModel, dpo: ExtractModel, pairs
       `no pair kept: ${counts.scanned} scanned, ${counts.skipped_too_long} longer than the context (${limit} tokens), ${counts.skipped_empty_answer} with an empty answer, ${counts.rejected_by_filter} rejected by filter ${filter} (try --filter mean-logprob, dpo-reward or none, or a larger --max-scan)`,
     );
   }
-  return finish(sums, store, counts, { method, component, filter, provenance: opts.provenance ?? {} });
+  return finish(sums, store, counts, { method, component, filter, read, provenance: opts.provenance ?? {} });
 }
 
 /**
@@ -365,7 +377,7 @@ function finish(
   sums: LayerSums[],
   store: SampleStore,
   counts: FilterCounts,
-  o: { method: ExtractMethod; component: number; filter: PairFilter; provenance: Record<string, unknown> },
+  o: { method: ExtractMethod; component: number; filter: PairFilter; read: ReadPosition; provenance: Record<string, unknown> },
 ): Extraction {
   const vectors = new Map<string, Float32Array>();
   const layers: LayerDiagnostics[] = [];
@@ -412,6 +424,7 @@ function finish(
     filter: counts,
     method: o.method,
     component: o.method === 'pc' ? o.component : null,
+    read: o.read,
     sample_cosine_source: `cosine of each stored sample's chosen difference (f16, the first ${store.count} kept pairs) with the layer's mean difference`,
     layers,
   };
@@ -419,7 +432,7 @@ function finish(
     ...o.provenance,
     pairs: { scanned: counts.scanned, kept: counts.kept, skipped_too_long: counts.skipped_too_long, skipped_empty_answer: counts.skipped_empty_answer, rejected_by_filter: counts.rejected_by_filter },
     filter: o.filter,
-    read_position: 'last token, hook_resid_post',
+    read_position: o.read === 'last' ? 'last token, hook_resid_post' : 'last prompt token, hook_resid_post',
     difference: 'h_DPO - h_SFT on prompt + chosen, averaged over kept pairs',
     method: o.method,
     component: o.method === 'pc' ? o.component : null,
