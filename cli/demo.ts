@@ -17,6 +17,7 @@ import type { ReportDatasets } from '../eval/aggregate.js';
 import { parseIntIn } from './args.js';
 import { note } from './common.js';
 import { reportOf, scoreRun, writeReportFiles } from './eval.js';
+import { PAIR_FILTERS } from '../steering/extract.js';
 import { runExtract } from './extract.js';
 import { packageRoot, readRun } from './run-dir.js';
 import { runSpectralToFile } from './spectral.js';
@@ -31,6 +32,7 @@ export interface DemoFlags {
   lambdas: string;
   layers?: string;
   read: string;
+  filter: string;
   device: string;
   weightDtype: string;
 }
@@ -95,7 +97,7 @@ export async function runDemo(f: DemoFlags): Promise<void> {
   if (existsSync(vector)) note(`${vector} exists: reusing it`);
   else {
     await runExtract({
-      sft: w.sft, dpo: w.dpo, data: join(w.data, 'micro-hh.train.jsonl'), out: vector, maxPairs: String(pairs), filter: 'dpo-prefers-chosen',
+      sft: w.sft, dpo: w.dpo, data: join(w.data, 'micro-hh.train.jsonl'), out: vector, maxPairs: String(pairs), filter: f.filter,
       promptFormat: 'one-message', chatTemplate: true, method: 'mean', spectralSamples: '2000', batch: '8', read: f.read, format: 'text', ...common,
     });
   }
@@ -149,6 +151,7 @@ export function registerDemo(program: Command): void {
     .option('--lambdas <grid>', 'sweeps: lambda grid (a:b:step or a list; write --lambdas=-1:1:0.25)', DEMO_LAMBDAS)
     .option('--layers <list>', 'layers to steer (default: the upper half)')
     .addOption(new Option('--read <position>', 'extraction read position: the last prompt token (where the micro models decide the reply\'s style) or the last token of prompt + answer (the paper\'s)').choices(['prompt-end', 'last']).default('prompt-end'))
+    .addOption(new Option('--filter <name>', 'extraction: which pairs to keep (see dsteer extract --help)').choices([...PAIR_FILTERS]).default('dpo-prefers-chosen'))
     .addOption(new Option('--device <device>', 'backend: auto = a hardware GPU when one exists, else the CPU').choices(['auto', 'cpu', 'webgpu']).default('auto'))
     .addOption(new Option('--weight-dtype <dtype>', 'GPU weight storage').choices(['f32', 'f16']).default('f32'))
     .action(async (opts) => runDemo(opts));

@@ -30,7 +30,7 @@ beforeAll(() => {
   run = join(tmp, 'run');
   const t = dsteer('train', '--preset', 'nano', '--out', world, '--seed', '3');
   expect(t.code, t.err).toBe(0);
-  demo = dsteer('demo', '--world', world, '--out', run, '--pairs', '6', '--prompts', '3', '--max-new-tokens', '10', '--lambdas=-0.5,-0.25,0.25,0.5', '--device', 'cpu');
+  demo = dsteer('demo', '--world', world, '--out', run, '--pairs', '6', '--filter', 'none', '--prompts', '3', '--max-new-tokens', '10', '--lambdas=-0.5,-0.25,0.25,0.5', '--device', 'cpu');
 }, 240_000);
 
 describe('dsteer demo on the nano preset', () => {
