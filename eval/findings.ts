@@ -40,8 +40,18 @@ export interface Refusals {
   mean_chars: CI | null;
 }
 
+/** Coverage restricted to the lambdas before that side's collapse lambda (`limit`; null = no collapse in the grid). */
+export type CoverageBeforeCollapse = (CI & { lambda: number; limit: number | null }) | null;
+
 export interface DatasetFindings {
   coverage: { positive: (CI & { lambda: number }) | null; negative: (CI & { lambda: number }) | null };
+  /**
+   * The same over the lambdas strictly below that side's collapse lambda only: past the collapse
+   * the outputs are repetition loops or broken text, whose likelihood shift says nothing about
+   * behaving like the other model (it often drifts toward 1 on degenerate text). The universal-
+   * shift verdict uses this one.
+   */
+  coverage_before_collapse: { positive: CoverageBeforeCollapse; negative: CoverageBeforeCollapse };
   range: CI | null;
   collapse_lambda: { positive: Collapse; negative: Collapse };
   asymmetry: { positive: Asymmetry | null; negative: Asymmetry | null };
@@ -170,12 +180,13 @@ function withAnchor(c: { ls: number[]; ys: number[] }, side: Side): { x: number[
 }
 
 /** Every bootstrapped number of a dataset from one sample: coverage +/-, rho +/-, range, then rate and refusal chars per group. */
-function statistics(sample: readonly ClusterSums[], groups: readonly Group[]): (number | null)[] {
+function statistics(sample: readonly ClusterSums[], groups: readonly Group[], limits: Record<Side, number> = { positive: Infinity, negative: Infinity }): (number | null)[] {
   const at = groupMeans(sample, groups.length);
   const out: (number | null)[] = [];
+  const best = (ys: number[], side: Side): number | null => (ys.length === 0 ? null : side === 'positive' ? Math.max(...ys) : 1 - Math.min(...ys));
   for (const side of ['positive', 'negative'] as const) {
     const c = curveOf(at, groups, side);
-    out.push(!c || c.ys.length === 0 ? null : side === 'positive' ? Math.max(...c.ys) : 1 - Math.min(...c.ys));
+    out.push(c ? best(c.ys, side) : null);
   }
   for (const side of ['positive', 'negative'] as const) {
     const c = curveOf(at, groups, side);
@@ -189,14 +200,28 @@ function statistics(sample: readonly ClusterSums[], groups: readonly Group[]): (
   const jf = at(JSHIFT, 0);
   out.push(js === null || jf === null ? null : js - jf);
   groups.forEach((_, g) => out.push(at(RATE, g), at(CHARS, g)));
+  for (const side of ['positive', 'negative'] as const) {
+    const c = curveOf(at, groups, side);
+    out.push(c ? best(c.ys.filter((_, i) => Math.abs(c.ls[i]!) < limits[side] - T.slack), side) : null);
+  }
   return out;
 }
 
 function datasetFindings(ds: DatasetRows, d: ReportDatasets[string], opts: BootstrapOptions): DatasetFindings {
   const { groups, clusters } = summarize(ds);
-  const cis = bootstrapVector(clusters, (s) => statistics(s, groups), opts);
+  const collapse = { positive: collapseLambda(d, 'positive'), negative: collapseLambda(d, 'negative') };
+  const limits = { positive: Math.abs(collapse.positive.lambda ?? Infinity), negative: Math.abs(collapse.negative.lambda ?? Infinity) };
+  const cis = bootstrapVector(clusters, (s) => statistics(s, groups, limits), opts);
   const full = groupMeans(clusters, groups.length);
   const sides = ['positive', 'negative'] as const;
+  const before = sides.map((side, i): CoverageBeforeCollapse => {
+    const c = curveOf(full, groups, side);
+    const v = cis[5 + 2 * groups.length + i];
+    if (!c || !v) return null;
+    const ys = c.ys.filter((_, j) => Math.abs(c.ls[j]!) < limits[side] - T.slack);
+    const b = side === 'positive' ? Math.max(...ys) : Math.min(...ys);
+    return { ...v, lambda: c.ls[c.ys.indexOf(b)]!, limit: collapse[side].lambda };
+  });
   const coverage = sides.map((side, i) => {
     const c = curveOf(full, groups, side);
     const v = cis[i];
@@ -227,8 +252,9 @@ function datasetFindings(ds: DatasetRows, d: ReportDatasets[string], opts: Boots
   }
   return {
     coverage: { positive: coverage[0]!, negative: coverage[1]! },
+    coverage_before_collapse: { positive: before[0]!, negative: before[1]! },
     range: cis[4]!,
-    collapse_lambda: { positive: collapseLambda(d, 'positive'), negative: collapseLambda(d, 'negative') },
+    collapse_lambda: collapse,
     asymmetry: { positive: asymmetry[0]!, negative: asymmetry[1]! },
     refusal_paradox: { sft: ref(0), dpo: ref(1), steered },
   };
@@ -309,7 +335,11 @@ function coverageSentence(name: string, f: DatasetFindings): string {
   if (!p && !n) return `${name}: coverage cannot be told (no likelihood shift: an anchor is missing, the anchors do not differ, or nothing was steered).`;
   const pos = p ? `positive steering (SFT + λv) reaches a mean likelihood shift of ${ci(p)} at ${lam(p.lambda)} (0 = SFT anchor, 1 = DPO anchor)` : 'no positive lambda was run';
   const neg = n ? `negative steering (DPO + λv) goes ${ci(n)} of the way back to SFT at ${lam(n.lambda)}` : 'no negative lambda was run';
-  return `${name}: ${pos}; ${neg}.`;
+  const b = f.coverage_before_collapse;
+  const pre = (c: CoverageBeforeCollapse, side: Side): string =>
+    c === null ? `${side}: nothing before the collapse` : c.limit === null ? `${side}: no collapse in the grid` : `${side} ${ci(c)} at ${lam(c.lambda)} (collapse at ${lam(c.limit)})`;
+  const before = b ? `; before the collapse: ${pre(b.positive, 'positive')}, ${pre(b.negative, 'negative')}` : '';
+  return `${name}: ${pos}; ${neg}${before}.`;
 }
 
 function rangeSentence(name: string, f: DatasetFindings): string {
@@ -386,13 +416,20 @@ function verdict(r: boolean | null): string {
 function universal(fs: Record<string, DatasetFindings>): Reproduction {
   const names = Object.keys(fs);
   const per = names.map((n) => {
-    const p = fs[n]!.coverage.positive;
-    return { n, p, ok: p ? p.value >= T.universalCoverage : null };
+    const all = fs[n]!.coverage.positive;
+    // before the collapse; a first lambda that already collapses leaves nothing to measure (not reached)
+    const p = fs[n]!.coverage_before_collapse?.positive ?? null;
+    return { n, p, all, ok: all === null ? null : p !== null && p.value >= T.universalCoverage };
   });
   const reproduced = all(per.map((x) => x.ok));
-  const list = per.map(({ n, p }) => (p ? `${n} ${ci(p)} at ${lam(p.lambda)}` : `${n} n/a`)).join('; ');
+  const list = per
+    .map(({ n, p, all }) => {
+      const pre = p ? `${ci(p)} at ${lam(p.lambda)}${p.limit === null ? '' : `, below the collapse at ${lam(p.limit)}`}` : 'none before the collapse';
+      return `${n} ${pre}; any λ: ${all ? `${ci(all)} at ${lam(all.lambda)}` : 'n/a'}`;
+    })
+    .join('; ');
   const sentence = names.length
-    ? `Universal steering shift ${verdict(reproduced)}: positive steering must reach a mean likelihood shift >= ${T.universalCoverage} on every dataset (${list}).`
+    ? `Universal steering shift ${verdict(reproduced)}: positive steering must reach a mean likelihood shift >= ${T.universalCoverage} before the model collapses, on every dataset (${list}).`
     : 'Universal steering shift cannot be told: no datasets.';
   return { finding: 'universal_steering_shift', dataset: null, reproduced, sentence };
 }
@@ -457,7 +494,7 @@ function paradox(fs: Record<string, DatasetFindings>, names: string[]): Reproduc
 
 /**
  * One verdict per finding of DSTEER-SPEC.md section 6 (report.json `reproduces`), thresholds in
- * REPRODUCTION_THRESHOLDS: universal shift when positive coverage >= 0.5 on every dataset; collapse
+ * REPRODUCTION_THRESHOLDS: universal shift when positive coverage before the collapse >= 0.5 on every dataset; collapse
  * when some dataset's positive side collapses (null when none does and quality was not judged);
  * adversarial asymmetry when, on the AdvBench-like dataset, the positive side is monotone-ish
  * (rho >= 0.8, <= 1 direction change) and the negative side has more direction changes or an
@@ -468,6 +505,7 @@ function paradox(fs: Record<string, DatasetFindings>, names: string[]): Reproduc
  * @example
  * const none = { lambda: null, criterion: null, criteria: { rep4: null, validity: null, quality: null } };
  * const f = { adv: { coverage: { positive: { value: 0.8, lo: 0.7, hi: 0.9, lambda: 0.4 }, negative: null }, range: null,
+ *   coverage_before_collapse: { positive: { value: 0.8, lo: 0.7, hi: 0.9, lambda: 0.4, limit: 0.6 }, negative: null },
  *   collapse_lambda: { positive: { ...none, lambda: 0.6, criterion: 'rep4' }, negative: none }, asymmetry: { positive: null, negative: null },
  *   refusal_paradox: { sft: null, dpo: null, steered: [] } } };
  * const r = reproduces(f, {});

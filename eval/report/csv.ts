@@ -84,6 +84,8 @@ function findingRows(dataset: string, f: DatasetFindings): Cell[][] {
   for (const side of ['positive', 'negative'] as const) {
     const c = f.coverage?.[side];
     if (f.coverage) rows.push(ciRow(dataset, 'coverage', side, c?.lambda, 'coverage', c, c ? null : 'no steered lambda on this side'));
+    const b = f.coverage_before_collapse?.[side];
+    if (f.coverage_before_collapse) rows.push(ciRow(dataset, 'coverage_before_collapse', side, b?.lambda, 'coverage', b, b ? (b.limit === null ? 'no collapse in the grid' : `collapse at ${b.limit}`) : 'nothing before the collapse'));
   }
   if (f.range !== undefined) rows.push(ciRow(dataset, 'range', '', null, 'range', f.range, f.range ? null : 'no judge steering shift'));
   for (const side of ['positive', 'negative'] as const) {

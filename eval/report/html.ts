@@ -172,12 +172,17 @@ export function findingsSection(report: ReportJson): string {
   const cov = entries.flatMap(([n, f]) =>
     sides.map((s) => {
       const c = f.coverage?.[s];
-      return [escapeHtml(n), s, c ? fmtCi(c) : '—', c ? fmtLambda(c.lambda) : '—'];
+      const b = f.coverage_before_collapse?.[s];
+      const before = f.coverage_before_collapse === undefined ? [] : [b ? fmtCi(b) : 'nothing before the collapse', b ? fmtLambda(b.lambda) : '—', b && b.limit !== null ? fmtLambda(b.limit) : b ? 'none' : '—'];
+      return [escapeHtml(n), s, c ? fmtCi(c) : '—', c ? fmtLambda(c.lambda) : '—', ...before];
     }),
   );
+  const withBefore = entries.some(([, f]) => f.coverage_before_collapse !== undefined);
   parts.push(
-    '<h3>Coverage of the likelihood shift</h3><p class="note">Positive side: the highest mean normalised shift any λ &gt; 0 reaches (1 = all the way to DPO). Negative side: 1 − the lowest mean shift any λ &lt; 0 reaches (1 = all the way back to SFT).</p>' +
-      table(['dataset', 'side', 'coverage', 'at λ'], cov),
+    '<h3>Coverage of the likelihood shift</h3><p class="note">Positive side: the highest mean normalised shift any λ &gt; 0 reaches (1 = all the way to DPO). Negative side: 1 − the lowest mean shift any λ &lt; 0 reaches (1 = all the way back to SFT).' +
+      (withBefore ? ' "Before collapse": the same over the λ below that side\'s collapse λ only (past it the outputs are broken text, whose likelihood shift says nothing about behaviour); the universal-shift verdict uses it.' : '') +
+      '</p>' +
+      table(['dataset', 'side', 'coverage (any λ)', 'at λ', ...(withBefore ? ['before collapse', 'at λ', 'collapse λ'] : [])], cov),
   );
   const ranged = entries.filter(([, f]) => f.range !== undefined);
   if (ranged.length > 0) {

@@ -66,6 +66,8 @@ export interface Refusal {
 /** `findings[NAME]` of report.json (DSTEER-SPEC.md section 6). */
 export interface DatasetFindings {
   coverage?: { positive: CoverageSide | null; negative: CoverageSide | null } | null;
+  /** The same over the lambdas before that side's collapse (`limit`, null = no collapse in the grid). */
+  coverage_before_collapse?: { positive: (CoverageSide & { limit: number | null }) | null; negative: (CoverageSide & { limit: number | null }) | null } | null;
   range?: CI | null;
   collapse_lambda?: { positive: Collapse | null; negative: Collapse | null } | null;
   asymmetry?: { positive: Asymmetry | null; negative: Asymmetry | null } | null;

@@ -61,7 +61,7 @@ describe('dsteer demo on the nano preset', () => {
       expect(d.lambdas).toHaveLength(4);
     }
     for (const name of ['hh', 'harmfulqa', 'advbench']) {
-      expect(Object.keys(r.findings[name]).sort()).toEqual(['asymmetry', 'collapse_lambda', 'coverage', 'range', 'refusal_paradox']);
+      expect(Object.keys(r.findings[name]).sort()).toEqual(['asymmetry', 'collapse_lambda', 'coverage', 'coverage_before_collapse', 'range', 'refusal_paradox']);
     }
     expect(r.reproduces.map((x: { finding: string }) => x.finding)).toHaveLength(4);
     expect(r.extraction.diagnostics.layers.length).toBeGreaterThan(0);

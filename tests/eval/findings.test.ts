@@ -263,7 +263,7 @@ describe('universal steering shift and the verdict list', () => {
     const r = reproduces(ok.f, ok.datasets);
     expect(r.map((x) => x.finding)).toEqual(['universal_steering_shift', 'collapse', 'adversarial_asymmetry', 'refusal_paradox']);
     expect(r[0]).toMatchObject({ dataset: null, reproduced: true });
-    expect(r[0]!.sentence).toMatch(/a 0\.80 \[0\.80, 0\.80\] at λ=\+0\.4; b 0\.55/);
+    expect(r[0]!.sentence).toMatch(/a 0\.80 \[0\.80, 0\.80\] at λ=\+0\.4; any λ: 0\.80 \[0\.80, 0\.80\] at λ=\+0\.4; b 0\.55/);
     expect(r[2]!.reproduced).toBeNull(); // no dataset named like AdvBench
     expect(r[2]!.sentence).toMatch(/no AdvBench-like dataset/);
     const weak = run([
@@ -272,6 +272,25 @@ describe('universal steering shift and the verdict list', () => {
     ]);
     expect(reproduces(weak.f, weak.datasets)[0]!.reproduced).toBe(false);
     expect(reproduces({}, {}).map((x) => x.reproduced)).toEqual([null, null, null, null]);
+  });
+
+  it('counts coverage only before the collapse: a shift reached by degenerate text does not reproduce the finding', () => {
+    // the shift reaches 0.9 only at +0.6, where rep4 = 0.5 (collapse); before it, 0.3 at +0.4
+    const c = run([{ dataset: 'a', prompts: 4, ...ANCHORS, curve: { '0.2': { shift: 0.1 }, '0.4': { shift: 0.3 }, '0.6': { shift: 0.9, rep4: 0.5 } } }]);
+    const f = c.f.a!;
+    expect(f.coverage.positive).toMatchObject({ value: expect.closeTo(0.9, 9), lambda: 0.6 });
+    expect(f.coverage_before_collapse.positive).toMatchObject({ value: expect.closeTo(0.3, 9), lambda: 0.4, limit: 0.6 });
+    expect(f.coverage_before_collapse.negative).toBeNull(); // no negative lambdas
+    const r = reproduces(c.f, c.datasets)[0]!;
+    expect(r.reproduced).toBe(false);
+    expect(r.sentence).toMatch(/a 0\.30 \[0\.30, 0\.30\] at λ=\+0\.4, below the collapse at λ=\+0\.6; any λ: 0\.90/);
+    // collapse at the first lambda: nothing to measure before it
+    const first = run([{ dataset: 'a', prompts: 4, ...ANCHORS, curve: { '0.2': { shift: 0.9, rep4: 0.5 } } }]);
+    expect(first.f.a!.coverage_before_collapse.positive).toBeNull();
+    expect(reproduces(first.f, first.datasets)[0]!.reproduced).toBe(false);
+    // no collapse in the grid: both coverages agree
+    const none = run([{ dataset: 'a', prompts: 4, ...ANCHORS, curve: { '0.4': { shift: 0.7 } } }]);
+    expect(none.f.a!.coverage_before_collapse.positive).toMatchObject({ value: expect.closeTo(0.7, 9), limit: null });
   });
 
   it('names an unknown dataset option as a usage error', () => {
