@@ -34,6 +34,8 @@ export async function chooseBackend(device: string, weightDtype = 'f32'): Promis
 }
 
 const opened: Kernels[] = [];
+/** Why `--device auto` chose the CPU, once it has (null: not probed yet, or a GPU was found). */
+let autoFoundNoGpu: string | null = null;
 
 /** Destroys every backend a command opened, so the process exits (a GPU device holds it open). */
 export function closeBackends(): void {
@@ -43,6 +45,12 @@ export function closeBackends(): void {
 async function pickBackend(device: string, weightDtype: string): Promise<Backend> {
   const d = parseChoice('--device', device, ['auto', 'cpu', 'webgpu'] as const);
   const wd = parseChoice('--weight-dtype', weightDtype, ['f32', 'f16'] as const);
+  // auto: probe once per process; a later command of the same process (dsteer demo runs several)
+  // reuses the answer instead of asking Dawn again (each probe prints Dawn's adapter warnings)
+  if (d === 'auto' && autoFoundNoGpu !== null) {
+    const k = cpuBackend();
+    return { kernels: k, note: `device: ${k.description} (auto: ${autoFoundNoGpu})` };
+  }
   if (d !== 'cpu') {
     const h = await openGpu({ allowSoftware: d === 'webgpu' });
     if (h) {
@@ -56,7 +64,8 @@ async function pickBackend(device: string, weightDtype: string): Promise<Backend
     if (d === 'webgpu') throw new DsteerError(`--device webgpu: ${lastGpuError()}`);
   }
   const k = cpuBackend();
-  const why = d === 'auto' ? ` (auto: ${lastGpuError() || 'no hardware GPU adapter'})` : '';
+  if (d === 'auto') autoFoundNoGpu = lastGpuError() || 'no hardware GPU adapter';
+  const why = d === 'auto' ? ` (auto: ${autoFoundNoGpu})` : '';
   return { kernels: k, note: `device: ${k.description}${why}` };
 }
 

@@ -165,6 +165,19 @@ describe('asymmetry', () => {
     const s = reproduces(swapped.f, swapped.datasets)[2]!;
     expect(s.dataset).toBe('micro-adv');
     expect(s.reproduced).toBe(false);
+    // rough but never moving back toward SFT (the shift stays >= 0.8): not "removing alignment"
+    const stuck = run([
+      {
+        dataset: 'adv',
+        prompts: 6,
+        ...ANCHORS,
+        curve: { '0.1': { shift: 0.3 }, '0.2': { shift: 0.6 }, '-0.1': { shift: 1.1 }, '-0.2': { shift: 0.8 }, '-0.3': { shift: 1.3 } },
+      },
+    ]);
+    const t = reproduces(stuck.f, stuck.datasets)[2]!;
+    expect(stuck.f.adv!.asymmetry.negative!.direction_changes).toBe(2);
+    expect(t.reproduced).toBe(false);
+    expect(t.sentence).toMatch(/negative steering goes 0\.20 \[0\.20, 0\.20\] of the way back to SFT at best \(< 0\.25\)/);
   });
 });
 
