@@ -433,7 +433,7 @@ function finish(
     pairs: { scanned: counts.scanned, kept: counts.kept, skipped_too_long: counts.skipped_too_long, skipped_empty_answer: counts.skipped_empty_answer, rejected_by_filter: counts.rejected_by_filter },
     filter: o.filter,
     read_position: o.read === 'last' ? 'last token, hook_resid_post' : 'last prompt token, hook_resid_post',
-    difference: 'h_DPO - h_SFT on prompt + chosen, averaged over kept pairs',
+    difference: o.read === 'last' ? 'h_DPO - h_SFT on prompt + chosen, averaged over kept pairs' : 'h_DPO - h_SFT at the last prompt token (the same for chosen and rejected), averaged over kept pairs',
     method: o.method,
     component: o.method === 'pc' ? o.component : null,
     sign_alignment:
