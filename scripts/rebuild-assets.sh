@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-$(mktemp -d)}
+mkdir -p "$out"
 node bin/dsteer.js train --preset micro --seed 1 --out "$out" --format json > "$out/train-output.json"
 status=0
 for f in $(cd assets/data && ls); do cmp "assets/data/$f" "$out/data/$f" || status=1; done
