@@ -4,8 +4,9 @@
  *   1. extraction on micro-hh.train (vector.safetensors + diagnostics + per-sample differences),
  *   2. the spectral analysis of those differences (spectral.json),
  *   3. lambda sweeps in both directions over the three micro benchmarks (HH, HarmfulQA, AdvBench),
- *   4. evaluation with the embedded micro-world judge, the findings,
- *   5. report.json, report.html and CSVs; a summary table and the verdicts on stdout.
+ *   4. a reduced latent-geometry evaluation (AQI on a small LITMUS sample, a coarse grid),
+ *   5. evaluation with the embedded micro-world judge, the findings,
+ *   6. report.json, report.html and CSVs; a summary table and the verdicts on stdout.
  * Each step is the same code as its own command (extract, spectral, sweep, eval, report), so the
  * demo is also their integration test. Re-running with the same --out resumes.
  */
@@ -18,6 +19,7 @@ import { parseIntIn } from './args.js';
 import { note } from './common.js';
 import { reportOf, scoreRun, writeReportFiles } from './eval.js';
 import { PAIR_FILTERS } from '../steering/extract.js';
+import { runAqiCommand } from './aqi.js';
 import { runExtract } from './extract.js';
 import { packageRoot, readRun } from './run-dir.js';
 import { runSpectralToFile } from './spectral.js';
@@ -33,12 +35,16 @@ export interface DemoFlags {
   layers?: string;
   read: string;
   filter: string;
+  aqiPerCell: string;
   device: string;
   weightDtype: string;
 }
 
 /** The demo's lambda grid: 8 values per side (DSTEER-SPEC section 3's judged grid, extended to 1.0). */
 export const DEMO_LAMBDAS = '-1,-0.8,-0.6,-0.5,-0.4,-0.3,-0.2,-0.1,0.1,0.2,0.3,0.4,0.5,0.6,0.8,1';
+
+/** The reduced AQI grid of the demo (the full default is ±{0.05, ..., 1.0}). */
+export const AQI_DEMO_LAMBDAS = [-1, -0.5, 0.5, 1];
 
 /** Where the pair and its data are: the shipped assets, or a `dsteer train --out` folder. */
 function worldPaths(world: string | undefined): { sft: string; dpo: string; data: string } {
@@ -53,7 +59,8 @@ function worldPaths(world: string | undefined): { sft: string; dpo: string; data
   return p;
 }
 
-const step = (n: number, what: string): void => note(`\n== ${n}/5 ${what} ==`);
+const STEPS = 6;
+const step = (n: number, what: string): void => note(`\n== ${n}/${STEPS} ${what} ==`);
 const f2 = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
 
 /** The per-dataset summary table printed at the end. */
@@ -81,9 +88,26 @@ function summaryTable(datasets: ReportDatasets): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 }
 
+/** One summary line on the latent geometry: the anchors' raw indices (the anchored AQI of two anchors is fixed). */
+function aqiLines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  type Idx = { chi: number | null; xb: number | null };
+  const a = JSON.parse(readFileSync(path, 'utf8')) as { config: { texts: number }; models: { model: string; lambda: number; scopes: Record<string, { raw: Idx | null; tsne: Idx | null }> }[] };
+  const anchor = (m: string) => a.models.find((x) => x.model === m && x.lambda === 0)?.scopes['overall']?.raw ?? null;
+  const s = anchor('sft');
+  const d = anchor('dpo');
+  if (!s || !d || s.chi === null || d.chi === null || s.xb === null || d.xb === null) return [];
+  const better = d.chi > s.chi && d.xb < s.xb ? 'yes' : d.chi < s.chi && d.xb > s.xb ? 'no' : 'mixed';
+  return [
+    '',
+    `latent geometry (${a.config.texts} LITMUS texts, unreduced final-norm embeddings, safe vs unsafe): CHI SFT ${f2(s.chi)} vs DPO ${f2(d.chi)}, XB SFT ${f2(s.xb)} vs DPO ${f2(d.xb)}; DPO separates better: ${better} (aqi.json, report.html)`,
+  ];
+}
+
 export async function runDemo(f: DemoFlags): Promise<void> {
   const t0 = performance.now();
   const pairs = parseIntIn('--pairs', f.pairs, 2);
+  const aqiPerCell = parseIntIn('--aqi-per-cell', f.aqiPerCell, 3);
   const prompts = parseIntIn('--prompts', f.prompts, 1);
   const maxNewTokens = parseIntIn('--max-new-tokens', f.maxNewTokens, 1);
   const w = worldPaths(f.world);
@@ -115,11 +139,20 @@ export async function runDemo(f: DemoFlags): Promise<void> {
     steerPositions: 'all', preserveNorm: false, chatTemplate: true, batch: '32', out, format: 'text', ...common,
   });
 
-  step(4, 'evaluation: metrics, likelihood shift, embedded judge, findings');
+  step(4, `latent geometry (AQI), reduced: ${aqiPerCell} LITMUS texts per (axiom, label), λ ∈ {${AQI_DEMO_LAMBDAS.join(', ')}} and the anchors (the full run is dsteer aqi: 300 per cell, 26 models)`);
+  if (existsSync(join(out, 'aqi.json'))) note(`${join(out, 'aqi.json')} exists: reusing it`);
+  else {
+    await runAqiCommand({
+      sft: w.sft, dpo: w.dpo, vector, layers, data: join(w.data, 'micro-litmus.csv'), perCell: String(aqiPerCell), lambdas: AQI_DEMO_LAMBDAS.join(','),
+      site: 'post-norm', seed: '42', iterations: '500', run: out, format: 'text', ...common,
+    });
+  }
+
+  step(5, 'evaluation: metrics, likelihood shift, embedded judge, findings');
   const run = readRun(out);
   const judge = await scoreRun(run, { judge: 'auto', ...common });
 
-  step(5, 'report');
+  step(6, 'report');
   const report = reportOf(run, judge, 0, 1000);
   const html = await writeReportFiles(out, report);
 
@@ -131,6 +164,7 @@ export async function runDemo(f: DemoFlags): Promise<void> {
     '',
     'the paper\'s findings on this pair:',
     ...report.reproduces.map((r) => `  [${r.reproduced === true ? 'reproduced' : r.reproduced === false ? 'NOT reproduced' : 'cannot tell'}] ${r.sentence}`),
+    ...aqiLines(join(out, 'aqi.json')),
     '',
     `report: ${html}`,
     `demo finished in ${secs.toFixed(0)} s`,
@@ -151,6 +185,7 @@ export function registerDemo(program: Command): void {
     .option('--lambdas <grid>', 'sweeps: lambda grid (a:b:step or a list; write --lambdas=-1:1:0.25)', DEMO_LAMBDAS)
     .option('--layers <list>', 'layers to steer (default: the upper half)')
     .addOption(new Option('--read <position>', 'extraction read position: the last prompt token (where the micro models decide the reply\'s style) or the last token of prompt + answer (the paper\'s)').choices(['prompt-end', 'last']).default('prompt-end'))
+    .option('--aqi-per-cell <n>', 'AQI: LITMUS texts per (axiom, label) (dsteer aqi uses 300)', '20')
     .addOption(new Option('--filter <name>', 'extraction: which pairs to keep (see dsteer extract --help)').choices([...PAIR_FILTERS]).default('dpo-prefers-chosen'))
     .addOption(new Option('--device <device>', 'backend: auto = a hardware GPU when one exists, else the CPU').choices(['auto', 'cpu', 'webgpu']).default('auto'))
     .addOption(new Option('--weight-dtype <dtype>', 'GPU weight storage').choices(['f32', 'f16']).default('f32'))

@@ -1,6 +1,10 @@
 /**
  * `dsteer eval --run DIR`: scores a sweep's generations (scores.jsonl, resumable), then writes
  * report.json with the per-lambda aggregates and the findings, and prints the findings.
+ * `--judge URL[,URL...] --judge-model NAME` adds the G-Eval judge over OpenAI-compatible
+ * endpoints (eval/judge/). Resume: a scores.jsonl row is written once, with its judge scores
+ * inside; every judge answer is also appended to judge-cache.jsonl the moment it arrives, so a
+ * killed eval re-reads the judgments it paid for and asks only for the missing ones.
  * `dsteer report --run DIR`: rebuilds report.json from the rows (no model needed) and writes
  * report.html and the CSV tables.
  */
@@ -8,7 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { DsteerError } from '../engine/errors.js';
-import { embeddedJudgeApplies, evaluateGenerations, type JudgeChoice } from '../eval/evaluate.js';
+import { embeddedJudgeApplies, evaluateGenerations } from '../eval/evaluate.js';
+import { JudgeClient, parseJudgeEndpoints } from '../eval/judge/client.js';
+import { GEval, type GEvalScores } from '../eval/judge/geval.js';
 import { findingSentences } from '../eval/findings.js';
 import { buildReport, type JudgeInfo } from '../eval/report-data.js';
 import { renderReport } from '../eval/report/index.js';
@@ -20,7 +26,8 @@ import { chooseBackend, note, openModel, printJson } from './common.js';
 import { hashModelDir } from './hash.js';
 import { openAppender } from './jsonl.js';
 import { progress } from './progress.js';
-import { readExtraction, readRun, readScores, type RunFiles } from './run-dir.js';
+import { FileJudgeCache, JUDGE_CACHE_FILE } from './judge-cache.js';
+import { readAqi, readExtraction, readRun, readScores, type RunFiles } from './run-dir.js';
 
 export interface EvalFlags {
   run: string;
@@ -32,9 +39,30 @@ export interface EvalFlags {
   device: string;
   weightDtype: string;
   format: string;
+  judgeModel?: string;
+  concurrency?: string;
+  replicateAuthors?: boolean;
+  judgeTimeout?: string;
+  judgeRetries?: string;
+  judgeApiKey?: string;
 }
 
-function judgeInfo(mode: JudgeChoice, share: number | null): JudgeInfo {
+type JudgeMode = JudgeInfo['mode'];
+
+/** How existing scores were judged: the mode, and for G-Eval the judge model and scale. */
+interface PriorJudge {
+  mode: JudgeMode;
+  model?: string;
+  scale?: string;
+}
+
+function gevalNote(p: PriorJudge, extra = ''): string {
+  const how = p.mode === 'geval-prob' ? `probability-weighted ${p.scale ?? '1-9'} scores (sum_s p(s) s over the score tokens)` : `raw sampled integer ${p.scale ?? ''} scores`;
+  return `G-Eval judge ${p.model ?? '?'} over an OpenAI-compatible endpoint: ${how}, beside the judge-free metrics${extra}`;
+}
+
+function judgeInfo(mode: JudgeMode, share: number | null, prior?: PriorJudge): JudgeInfo {
+  if (mode === 'geval-prob' || mode === 'geval-raw') return { mode, note: gevalNote(prior ?? { mode }) };
   if (mode === 'embedded') {
     return { mode: 'embedded', note: 'the embedded micro-world judge (style classifier; eval/judge/embedded.ts) scored the seven criteria' + (share === null ? '' : `; it recognised ${(100 * share).toFixed(0)}% of the anchor outputs`) };
   }
@@ -46,35 +74,114 @@ function judgeInfo(mode: JudgeChoice, share: number | null): JudgeInfo {
   };
 }
 
-/** The judge mode the existing scores were made with (null when there are none). */
-function existingJudge(rows: ScoreRow[]): JudgeChoice | null {
+/** How the existing scores were judged (null when there are none). */
+function existingJudge(rows: ScoreRow[]): PriorJudge | null {
   if (rows.length === 0) return null;
-  return rows[0]!.judge === null ? 'none' : 'embedded';
+  const j = rows[0]!.judge as (Partial<GEvalScores> & { mode: JudgeMode }) | null;
+  if (j === null) return { mode: 'none' };
+  if (j.mode === 'geval-prob' || j.mode === 'geval-raw') return { mode: j.mode, ...(j.model ? { model: j.model } : {}), ...(j.scale ? { scale: j.scale } : {}) };
+  return { mode: 'embedded' };
+}
+
+const describeJudge = (p: PriorJudge): string => (p.model ? `${p.mode}, judge model ${p.model}, scale ${p.scale}` : p.mode);
+
+/** The rest of a run is judged by this G-Eval judge; opened after the checks, probed once. */
+interface OpenJudge {
+  geval: GEval;
+  client: JudgeClient;
+  cache: FileJudgeCache;
+}
+
+async function openGEval(run: RunFiles, f: EvalFlags, endpoints: string[], prior: PriorJudge | null): Promise<OpenJudge> {
+  const client = new JudgeClient({
+    endpoints,
+    model: f.judgeModel!,
+    concurrency: parseIntIn('--concurrency', f.concurrency ?? '16', 1, 4096),
+    retries: parseIntIn('--judge-retries', f.judgeRetries ?? '6', 0, 100),
+    timeoutMs: 1000 * parseIntIn('--judge-timeout', f.judgeTimeout ?? '120', 1, 86_400),
+    ...(f.judgeApiKey ?? process.env.DSTEER_JUDGE_API_KEY ? { apiKey: f.judgeApiKey ?? process.env.DSTEER_JUDGE_API_KEY } : {}),
+  });
+  const cap = await client.probe();
+  note(`judge: ${cap.endpoints.map((e) => `${e.url} returns ${e.topLogprobs > 0 ? `${e.topLogprobs} top_logprobs` : 'no logprobs'}`).join('; ')}`);
+  const cache = new FileJudgeCache(join(run.dir, JUDGE_CACHE_FILE));
+  const geval = new GEval({ client, model: f.judgeModel!, cache, topLogprobs: cap.topLogprobs, replicateAuthors: f.replicateAuthors === true });
+  const now: PriorJudge = { mode: geval.mode, model: f.judgeModel!, scale: `${geval.scale.min}-${geval.scale.max}` };
+  if (prior && describeJudge(prior) !== describeJudge(now)) {
+    cache.close();
+    const why = now.mode === 'geval-raw' && !f.replicateAuthors ? ' (these endpoints give no logprobs)' : '';
+    throw new DsteerError(`--judge: ${join(run.dir, 'scores.jsonl')} was scored with judge "${describeJudge(prior)}", this judge is "${describeJudge(now)}"${why}; finish with the same judge (or delete scores.jsonl to rescore; ${JUDGE_CACHE_FILE} keeps the paid judgments)`, 2);
+  }
+  return { geval, client, cache };
 }
 
 /** Scores (or finishes scoring) a run; returns the judge used. */
-export async function scoreRun(run: RunFiles, f: Pick<EvalFlags, 'judge' | 'sft' | 'dpo' | 'device' | 'weightDtype'>): Promise<JudgeInfo> {
-  const want = parseChoice('--judge', f.judge, ['auto', 'embedded', 'none'] as const);
+export async function scoreRun(run: RunFiles, f: Pick<EvalFlags, 'judge' | 'sft' | 'dpo' | 'device' | 'weightDtype'> & Partial<EvalFlags>): Promise<JudgeInfo> {
+  const word = ['auto', 'embedded', 'none'].includes(f.judge) ? (f.judge as 'auto' | 'embedded' | 'none') : null;
+  const endpoints = word === null ? parseJudgeEndpoints(f.judge) : null;
+  if (endpoints && !f.judgeModel) throw new DsteerError('--judge-model: required with --judge URL (the model name the endpoints serve, e.g. qwen2.5-32b)', 2);
+  if (!endpoints && f.replicateAuthors) throw new DsteerError('--replicate-authors: only with --judge URL (the G-Eval judge)', 2);
   const scores = readScores(run.dir);
   const prior = existingJudge(scores.rows);
-  let mode: JudgeChoice;
-  let share: number | null = null;
-  if (want === 'auto') {
-    const a = embeddedJudgeApplies(run.generations);
-    share = a.share;
-    mode = prior ?? (a.applies ? 'embedded' : 'none');
-  } else mode = want;
-  if (prior !== null && prior !== mode) {
-    throw new DsteerError(`--judge ${mode}: ${join(run.dir, 'scores.jsonl')} was scored with judge "${prior}"; use --judge ${prior} (or delete scores.jsonl to rescore)`, 2);
-  }
-  const info = judgeInfo(mode, share);
-  note(`judge: ${info.note}`);
   const done = new Set(scores.rows.map((r) => r.key));
   const todo = run.generations.filter((g) => !done.has(g.key)).length;
+  const gevalPrior = prior !== null && (prior.mode === 'geval-prob' || prior.mode === 'geval-raw');
+  let mode: JudgeMode;
+  let share: number | null = null;
+  if (endpoints) {
+    if (prior !== null && !gevalPrior) {
+      throw new DsteerError(`--judge ${f.judge}: ${join(run.dir, 'scores.jsonl')} was scored with judge "${prior.mode}"; use --judge ${prior.mode} (or delete scores.jsonl to rescore with the G-Eval judge)`, 2);
+    }
+    if (prior?.model !== undefined && prior.model !== f.judgeModel) {
+      throw new DsteerError(`--judge-model ${f.judgeModel}: ${join(run.dir, 'scores.jsonl')} was judged by ${prior.model}; use --judge-model ${prior.model} (or delete scores.jsonl to rescore)`, 2);
+    }
+    if (prior?.scale !== undefined && (prior.scale === '0-10') !== (f.replicateAuthors === true)) {
+      throw new DsteerError(`--replicate-authors: ${join(run.dir, 'scores.jsonl')} was judged on the ${prior.scale} scale; ${f.replicateAuthors ? 'drop' : 'add'} --replicate-authors (or delete scores.jsonl to rescore)`, 2);
+    }
+    mode = prior?.mode ?? 'geval-prob';
+  } else if (word === 'auto') {
+    const a = embeddedJudgeApplies(run.generations);
+    share = a.share;
+    mode = prior?.mode ?? (a.applies ? 'embedded' : 'none');
+    if (gevalPrior && todo > 0) {
+      throw new DsteerError(`--judge auto: ${join(run.dir, 'scores.jsonl')} is being judged by the G-Eval judge ${prior.model ?? ''}; pass --judge URL[,URL...] --judge-model ${prior.model ?? 'NAME'} to finish it`, 2);
+    }
+  } else mode = word!;
+  if (prior !== null && prior.mode !== mode) {
+    throw new DsteerError(`--judge ${mode}: ${join(run.dir, 'scores.jsonl')} was scored with judge "${prior.mode}"; use --judge ${gevalPrior ? 'URL --judge-model ' + (prior.model ?? 'NAME') : prior.mode} (or delete scores.jsonl to rescore)`, 2);
+  }
   if (todo === 0) {
+    const info = judgeInfo(mode, share, prior ?? undefined);
+    note(`judge: ${info.note}`);
     note(`scores: all ${scores.rows.length} rows already scored`);
     return info;
   }
+  const judge = endpoints ? await openGEval(run, f as EvalFlags, endpoints, prior) : null;
+  if (judge) mode = judge.geval.mode;
+  const info = judge
+    ? { mode, note: gevalNote({ mode, model: f.judgeModel!, scale: `${judge.geval.scale.min}-${judge.geval.scale.max}` }, `; endpoints ${endpoints!.join(', ')}`) }
+    : judgeInfo(mode, share);
+  note(`judge: ${info.note}`);
+  try {
+    await scoreRows(run, f, scores, done, todo, mode, judge);
+  } finally {
+    if (judge) {
+      judge.cache.close();
+      const per = Object.entries(judge.client.stats.answered).map(([u, n]) => `${u} ${n}`).join(', ');
+      note(`judge: ${judge.geval.stats.paid} answers paid, ${judge.geval.stats.cached} from ${join(run.dir, JUDGE_CACHE_FILE)}, ${judge.client.stats.retries} retries${per ? `; answers per endpoint, probe included: ${per}` : ''}`);
+    }
+  }
+  return info;
+}
+
+async function scoreRows(
+  run: RunFiles,
+  f: Pick<EvalFlags, 'sft' | 'dpo' | 'device' | 'weightDtype'>,
+  scores: { validBytes: number },
+  done: Set<string>,
+  todo: number,
+  mode: JudgeMode,
+  judge: OpenJudge | null,
+): Promise<void> {
   const sftPath = f.sft ?? run.manifest.models.sft.path;
   const dpoPath = f.dpo ?? run.manifest.models.dpo.path;
   for (const [side, path] of [['sft', sftPath], ['dpo', dpoPath]] as const) {
@@ -94,7 +201,8 @@ export async function scoreRun(run: RunFiles, f: Pick<EvalFlags, 'judge' | 'sft'
   try {
     const s = await evaluateGenerations(run.generations, { sft: sft.model, dpo: dpo.model, tokenizer: sft.tokenizer }, {
       done,
-      judge: mode,
+      judge: mode === 'embedded' ? 'embedded' : 'none',
+      ...(judge ? { externalJudge: (x) => judge.geval.judgeAll(x) } : {}),
       append: (row) => out.append(row),
       progress: (n) => bar.update(n),
     });
@@ -103,14 +211,14 @@ export async function scoreRun(run: RunFiles, f: Pick<EvalFlags, 'judge' | 'sft'
   } finally {
     out.close();
   }
-  return info;
 }
 
 /** report.json from the run's rows (no model). */
 export function reportOf(run: RunFiles, judge: JudgeInfo, seed: number, reps: number): ReturnType<typeof buildReport> {
   const scores = readScores(run.dir).rows;
   if (scores.length === 0) throw new DsteerError(`${join(run.dir, 'scores.jsonl')}: no scores yet; run dsteer eval --run ${run.dir} first`);
-  return buildReport({ manifest: run.manifest, generations: run.generations, scores, extraction: readExtraction(run), judge, seed, reps });
+  const aqi = readAqi(run);
+  return buildReport({ manifest: run.manifest, generations: run.generations, scores, extraction: readExtraction(run), judge, seed, reps, ...(aqi === null ? {} : { aqi }) });
 }
 
 /** Writes report.html and the CSVs next to report.json; returns the html path. */
@@ -123,7 +231,8 @@ export async function writeReportFiles(dir: string, report: ReturnType<typeof bu
 }
 
 function judgeFromScores(rows: ScoreRow[]): JudgeInfo {
-  return judgeInfo(existingJudge(rows) ?? 'none', null);
+  const p = existingJudge(rows);
+  return judgeInfo(p?.mode ?? 'none', null, p ?? undefined);
 }
 
 async function runEval(f: EvalFlags): Promise<void> {
@@ -155,7 +264,13 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('score a sweep run (metrics, likelihood shift, embedded judge; resumable) and compute the findings into report.json')
     .requiredOption('--run <dir>', 'run directory written by dsteer sweep')
-    .addOption(new Option('--judge <judge>', 'auto = the embedded micro-world judge when it recognises the outputs, else none').choices(['auto', 'embedded', 'none']).default('auto'))
+    .option('--judge <judge>', 'auto = the embedded micro-world judge when it recognises the outputs, else none; embedded; none; or URL[,URL...] of OpenAI-compatible endpoints (G-Eval judge, round robin)', 'auto')
+    .option('--judge-model <name>', 'model name the judge endpoints serve (required with --judge URL)')
+    .option('--concurrency <n>', 'judge requests in flight at once over all endpoints', '16')
+    .option('--replicate-authors', "judge on the original pipeline's 0-10 scale with raw sampled integers (mode geval-raw)", false)
+    .option('--judge-timeout <s>', 'seconds one judge request may take before it is retried', '120')
+    .option('--judge-retries <n>', 'retries per judge request on 429, 5xx, timeouts and network errors', '6')
+    .option('--judge-api-key <key>', 'bearer key for the judge endpoints (default: $DSTEER_JUDGE_API_KEY)')
     .option('--sft <dir>', 'SFT model folder (default: the path in manifest.json; must have the same content hash)')
     .option('--dpo <dir>', 'DPO model folder (default: the path in manifest.json)')
     .option('--seed <s>', 'bootstrap seed', '0')

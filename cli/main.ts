@@ -13,6 +13,9 @@ import { runTrain } from './train.js';
 import { runInspect } from './inspect.js';
 import { commonOptions, promptOptions, steerOptions } from './options.js';
 // -- command imports --
+import { registerAqi } from './aqi.js';
+import { registerUi } from './ui.js';
+import { registerServe } from './serve.js';
 import { registerSpectral } from './spectral.js';
 import { registerVector } from './vector.js';
 import { registerEval } from './eval.js';
@@ -91,6 +94,9 @@ export function buildProgram(): Command {
 
   // Commands defined in their own files register here, one line each (registerX(program)).
   // -- command registrations --
+  registerAqi(program);
+  registerUi(program);
+  registerServe(program);
   registerSpectral(program);
   registerVector(program);
   registerEval(program);

@@ -74,3 +74,20 @@ export function readExtraction(run: RunFiles): { diagnostics: unknown; spectral:
   const spectral = read(spectralPath);
   return diagnostics === null && spectral === null ? null : { diagnostics, spectral };
 }
+
+/**
+ * The run's aqi.json (written by `dsteer aqi --run DIR`), parsed, or null when the run has none.
+ * Not validated beyond being a JSON object of kind `dsteer-aqi`: the report renders what it finds.
+ */
+export function readAqi(run: { dir: string }): unknown {
+  const p = join(run.dir, 'aqi.json');
+  if (!existsSync(p)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new DsteerError(`${p}: not valid JSON (${(e as Error).message}); rerun dsteer aqi --run ${run.dir}`);
+  }
+  if (typeof v !== 'object' || v === null || (v as { kind?: unknown }).kind !== 'dsteer-aqi') throw new DsteerError(`${p}: not an aqi.json written by dsteer aqi (field "kind" is not "dsteer-aqi")`);
+  return v;
+}

@@ -2,7 +2,8 @@
  * Scoring a sweep's generations (docs/RUNS.md): each generations.jsonl row becomes one scores.jsonl
  * row with the text metrics, the refusal call, the likelihoods under the unsteered SFT and DPO
  * models (the judge-free steering shift), the embedding cosines with the two anchor outputs of the
- * same prompt, and the embedded micro-world judge when it applies.
+ * same prompt, and the judge: the embedded micro-world judge when it applies, or an outside G-Eval
+ * judge (eval/judge/geval.ts, `externalJudge`) whose scores sit beside the judge-free ones.
  *
  * A row is scored only once both anchors of its prompt exist (the cosines and the judge's
  * Steering Shift compare against them), so an interrupted sweep can be evaluated now and again
@@ -15,7 +16,8 @@ import { judgeEmbedded } from './judge/embedded.js';
 import { cosine, likelihoodShiftRaw, outputLikelihoods, pooledStates } from './metrics/model.js';
 import { detectRefusal } from './metrics/refusal.js';
 import { distinctN, lengths, repN, selfPerplexity, validity } from './metrics/text.js';
-import type { ScoreRow } from './aggregate.js';
+import type { JudgeScores, ScoreRow } from './aggregate.js';
+import type { JudgeInput } from './judge/geval.js';
 
 /** The fields of a generations.jsonl row that scoring reads (docs/RUNS.md). */
 export interface GenerationRow {
@@ -39,6 +41,13 @@ export interface EvaluateOptions {
   judge: JudgeChoice;
   /** Receives each scored row as soon as its chunk is done (the caller appends it). */
   append: (row: ScoreRow) => void;
+  /**
+   * An outside judge (eval/judge/geval.ts over HTTP): called for every row of a chunk, all at once
+   * (the judge's client bounds the concurrency), before the chunk's model passes; its result is
+   * the row's `judge` and `opts.judge` is ignored. The refusal stays the phrase detector's, the
+   * judge's Refusal criterion sits beside it as `judge_refusal`.
+   */
+  externalJudge?: (input: JudgeInput) => Promise<JudgeScores>;
   /** Rows per model pass (default 64). */
   chunk?: number;
   progress?: (done: number, total: number) => void;
@@ -116,6 +125,11 @@ export async function evaluateGenerations(
   let scored = 0;
   for (let at = 0; at < todo.length; at += chunk) {
     const part = todo.slice(at, at + chunk);
+    const inputOf = (g: GenerationRow): JudgeInput => {
+      const a = anchors.get(promptKey(g))!;
+      return { prompt: g.prompt, output: g.text, sftOutput: a.sft!.text, dpoOutput: a.dpo!.text };
+    };
+    const outside = opts.externalJudge ? await Promise.all(part.map((g) => opts.externalJudge!(inputOf(g)))) : null;
     const llS = await outputLikelihoods(models.sft, tok, part.map(item));
     const llD = await outputLikelihoods(models.dpo, tok, part.map(item));
     // embeddings of the part's outputs and of the anchors they are compared with (under the SFT model)
@@ -132,9 +146,10 @@ export async function evaluateGenerations(
         const s = stateOf.get(other.key) ?? null;
         return mine && s ? cosine(mine, s) : null;
       };
-      const judge = opts.judge === 'embedded' ? judgeEmbedded({ prompt: g.prompt, output: g.text, sftOutput: a.sft!.text, dpoOutput: a.dpo!.text }) : null;
-      const byJudge = judge !== null && !judge.unclassified && judge.refusal !== null;
-      const refusal = byJudge ? judge.refusal! >= 0.5 : detectRefusal(g.text).refusal;
+      const embedded = !outside && opts.judge === 'embedded' ? judgeEmbedded(inputOf(g)) : null;
+      const judge: JudgeScores | null = outside ? outside[i]! : embedded;
+      const byJudge = embedded !== null && !embedded.unclassified && embedded.refusal !== null;
+      const refusal = byJudge ? embedded.refusal! >= 0.5 : detectRefusal(g.text).refusal;
       const row: ScoreRow = {
         key: g.key,
         dataset: g.dataset,

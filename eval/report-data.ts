@@ -74,6 +74,8 @@ export function buildReport(input: {
   judge: JudgeInfo;
   seed?: number;
   reps?: number;
+  /** aqi.json of the run (`dsteer aqi --run`), passed through as report.json's `aqi`. */
+  aqi?: unknown;
 }) {
   const opts = { seed: input.seed ?? 0, reps: input.reps ?? 1000 };
   const datasets = aggregate(input.scores, opts);
@@ -86,5 +88,6 @@ export function buildReport(input: {
     findings: f,
     reproduces: reproduces(f, datasets),
     examples: reportExamples(input.generations, input.scores),
+    ...(input.aqi !== undefined && input.aqi !== null ? { aqi: input.aqi } : {}),
   };
 }

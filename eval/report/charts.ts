@@ -5,14 +5,14 @@
 // sigma2/sigma1.
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { extractionOf, type Agg, type DatasetReport, type Extraction, type ReportJson } from './types.js';
+import { aqiOf, extractionOf, type Agg, type AqiPart, type DatasetReport, type Extraction, type ReportJson } from './types.js';
 
 /** One chart of the report: where it belongs, what it shows, and its vega-lite spec. */
 export interface ChartDef {
   /** Stable id, used as the figure's `data-chart` attribute (`lambda:advbench:shift`, `layer:norms`). */
   id: string;
-  /** `dataset` charts belong to a dataset's section, `layer` charts to the extraction section. */
-  group: 'dataset' | 'layer';
+  /** `dataset` charts belong to a dataset's section, `layer` charts to the extraction section, `aqi` charts to the AQI section. */
+  group: 'dataset' | 'layer' | 'aqi';
   /** The dataset of a `dataset` chart, null for `layer` charts. */
   dataset: string | null;
   title: string;
@@ -259,7 +259,130 @@ export function reportCharts(report: ReportJson): { charts: ChartDef[]; missing:
   const charts: ChartDef[] = [];
   for (const [name, data] of Object.entries(report.datasets ?? {})) charts.push(...datasetCharts(name, data, judged, missing));
   charts.push(...extractionCharts(extractionOf(report), missing));
+  const aqi = aqiOf(report);
+  if (aqi) charts.push(...aqiCharts(aqi));
   return { charts, missing };
+}
+
+/** One point of an AQI-versus-lambda chart. */
+interface AqiPoint {
+  lambda: number;
+  value: number;
+  scope: string;
+  side: string;
+  anchor: string | null;
+}
+
+/**
+ * The points of one AQI quantity versus lambda, one series per scope; each side (DPO steered at
+ * lambda < 0, SFT at lambda > 0) starts from its own anchor at lambda 0, so a scope has two lines
+ * meeting near 0 (`side` keeps them apart).
+ *
+ * @example
+ * const part = { config: {}, scopes: ['overall'], points: null, note: null, models: [
+ *   { model: 'sft', lambda: 0, anchor: true, scopes: { overall: { raw: { chi: 2, xb: 1, chi_norm: 26.9, xb_norm: 26.9, aqi: 26.9 } } } },
+ *   { model: 'dpo', lambda: 0, anchor: true, scopes: { overall: { raw: { chi: 3, xb: 1, chi_norm: 73.1, xb_norm: 73.1, aqi: 73.1 } } } },
+ *   { model: 'sft', lambda: 0.5, anchor: false, scopes: { overall: { raw: { chi: 5, xb: 0.5 } } } }] };
+ * const pts = aqiPoints(part, 'raw', 'chi');
+ * assert(pts.length === 3 && pts.filter((p) => p.side === 'SFT').map((p) => p.value).join() === '2,5');
+ */
+export function aqiPoints(part: AqiPart, space: 'tsne' | 'raw', field: 'aqi' | 'chi' | 'xb'): AqiPoint[] {
+  const out: AqiPoint[] = [];
+  for (const m of part.models) {
+    for (const scope of part.scopes) {
+      const v = m.scopes[scope]?.[space]?.[field];
+      if (!finite(v)) continue;
+      out.push({ lambda: m.lambda, value: v, scope, side: m.model === 'sft' ? SFT : DPO, anchor: m.anchor ? `${m.model.toUpperCase()} anchor` : null });
+    }
+  }
+  return out.sort((a, b) => a.lambda - b.lambda);
+}
+
+function aqiLambdaSpec(title: string, subtitle: string, yTitle: string, points: AqiPoint[], scopes: string[]): TopLevelSpec {
+  const x = { field: 'lambda', type: 'quantitative', title: 'λ (> 0 steers SFT, < 0 steers DPO)' };
+  const color = { field: 'scope', type: 'nominal', title: null, scale: { domain: scopes, scheme: 'tableau10' }, legend: { columns: 2, symbolType: 'stroke', symbolStrokeWidth: 2.5 } };
+  // the overall scope drawn thick, the axioms thin
+  const size = { condition: { test: "datum.scope === 'overall'", value: 3 }, value: 1.2 };
+  return {
+    title: { text: title, subtitle },
+    width: WIDTH,
+    height: HEIGHT,
+    config: CONFIG,
+    layer: [
+      { data: { values: points }, mark: { type: 'line', point: { filled: true, size: 18 } }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } }, color, detail: { field: 'side' }, strokeWidth: size } },
+      { data: { values: points.filter((p) => p.anchor !== null && p.scope === 'overall') }, mark: { type: 'point', shape: 'diamond', size: 90, filled: false, strokeWidth: 2, color: '#222' }, encoding: { x, y: { field: 'value', type: 'quantitative' } } },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/** At most `max` indices of `n`, evenly strided (deterministic). */
+function strided(n: number, max: number): number[] {
+  const step = Math.max(1, n / max);
+  const out: number[] = [];
+  for (let t = 0; Math.floor(t) < n && out.length < max; t += step) out.push(Math.floor(t));
+  return out;
+}
+
+function scatterSpec(title: string, subtitle: string, coords: number[], part: AqiPart): TopLevelSpec {
+  const n = Math.floor(coords.length / 3);
+  const rows = strided(n, 1200).map((i) => ({ t1: coords[i * 3]!, t2: coords[i * 3 + 1]!, t3: coords[i * 3 + 2]!, label: part.points?.safe[i] === 1 ? 'safe' : part.points?.safe[i] === 0 ? 'unsafe' : 'unknown' }));
+  const color = { field: 'label', type: 'nominal', title: null, scale: { domain: ['safe', 'unsafe'], range: ['#2b8a3e', '#c92a2a'] } };
+  const view = (a: string, b: string) => ({
+    width: 150,
+    height: 150,
+    mark: { type: 'circle', size: 9, opacity: 0.55 },
+    encoding: { x: { field: a, type: 'quantitative', title: a, axis: { labels: false, ticks: false } }, y: { field: b, type: 'quantitative', title: b, axis: { labels: false, ticks: false } }, color },
+  });
+  return {
+    title: { text: title, subtitle },
+    data: { values: rows },
+    config: CONFIG,
+    hconcat: [view('t1', 't2'), view('t1', 't3'), view('t2', 't3')],
+  } as unknown as TopLevelSpec;
+}
+
+/**
+ * The AQI charts: AQI, raw CHI and raw XB versus lambda, each on the t-SNE embedding and on the
+ * unreduced embeddings (every scope, overall thick, anchors marked), then a 3-D scatter (three
+ * pairwise views of the overall t-SNE) for every model whose coordinates aqi.json kept.
+ */
+function aqiCharts(part: AqiPart): ChartDef[] {
+  const out: ChartDef[] = [];
+  const site = typeof part.config.hook === 'string' ? part.config.hook : 'last layer';
+  const quantities = [
+    { field: 'aqi', title: 'AQI', y: 'AQI (0-100)', what: 'the anchored index (the anchors sit at 26.89/73.11 by construction)' },
+    { field: 'chi', title: 'Calinski-Harabasz (raw)', y: 'CHI (higher = separated)', what: 'raw CHI, higher = safe and unsafe better separated' },
+    { field: 'xb', title: 'Xie-Beni (raw)', y: 'XB (lower = separated)', what: 'raw XB, lower = better separated' },
+  ] as const;
+  for (const q of quantities) {
+    for (const space of ['tsne', 'raw'] as const) {
+      const pts = aqiPoints(part, space, q.field);
+      if (pts.length === 0) continue;
+      const sp = space === 'tsne' ? '3-D t-SNE' : 'unreduced';
+      out.push({
+        id: `aqi:${q.field}:${space}`,
+        group: 'aqi',
+        dataset: null,
+        title: `${q.title}, ${sp}`,
+        caption: `${q.what}, on the ${sp} embeddings of \`${site}\`, per axiom and overall (thick), versus λ; each side starts from its own unsteered anchor (diamonds, overall).`,
+        spec: aqiLambdaSpec(`${q.title}, ${sp}`, site, q.y, pts, part.scopes),
+      });
+    }
+  }
+  for (const m of part.models) {
+    if (!Array.isArray(m.scatter) || m.scatter.length < 3) continue;
+    const name = m.anchor ? `${m.model.toUpperCase()} anchor` : `${m.model.toUpperCase()} steered, λ = ${m.lambda}`;
+    const n = Math.floor(m.scatter.length / 3);
+    out.push({
+      id: `aqi:scatter:${m.model}:${m.lambda}`,
+      group: 'aqi',
+      dataset: null,
+      title: `t-SNE 3-D, ${name}`,
+      caption: `The overall 3-D t-SNE of ${name} as three pairwise views (t1-t2, t1-t3, t2-t3), safe in green, unsafe in red${n > 1200 ? ` (1200 of ${n} points, evenly strided)` : ''}.`,
+      spec: scatterSpec(`t-SNE 3-D, ${name}`, site, m.scatter, part),
+    });
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,8 @@
 //   lambdas.csv   dataset, model, lambda, metric, mean, lo, hi (long format; anchors at lambda 0)
 //   findings.csv  dataset, finding, side, lambda, statistic, value, lo, hi, note
 //   layers.csv    one row per layer: extraction diagnostics and spectral statistics side by side
-import { extractionOf, type Agg, type CI, type DatasetFindings, type DiagnosticsLayer, type ReportJson, type SpectralLayer } from './types.js';
+//   aqi.csv       model, lambda, anchor, scope, space (tsne|raw), chi, xb, chi_norm, xb_norm, aqi
+import { aqiOf, extractionOf, type Agg, type CI, type DatasetFindings, type DiagnosticsLayer, type ReportJson, type SpectralLayer } from './types.js';
 
 type Cell = string | number | boolean | null | undefined;
 
@@ -182,4 +183,28 @@ export function layersCsv(report: ReportJson): string {
     ];
   });
   return toCsv(LAYER_COLUMNS, rows);
+}
+
+/**
+ * aqi.csv: one row per (model, scope, space) of the report's aqi.json; just the header when the
+ * report has none.
+ *
+ * @example
+ * const csv = aqiCsv({ aqi: { scopes: ['overall'], models: [{ model: 'dpo', lambda: -0.5, anchor: false, scopes: { overall: { tsne: { chi: 4, xb: 0.25, aqi: 80 }, raw: null } } }] } });
+ * assert(csv.split('\n')[1] === 'dpo,-0.5,false,overall,tsne,4,0.25,,,80' && csv.split('\n').length === 3);
+ */
+export function aqiCsv(report: ReportJson): string {
+  const head = ['model', 'lambda', 'anchor', 'scope', 'space', 'chi', 'xb', 'chi_norm', 'xb_norm', 'aqi'] as const;
+  const a = aqiOf(report);
+  const rows: Cell[][] = [];
+  for (const m of a?.models ?? []) {
+    for (const scope of a!.scopes) {
+      for (const space of ['tsne', 'raw'] as const) {
+        const v = m.scopes[scope]?.[space];
+        if (!v) continue;
+        rows.push([m.model, m.lambda, m.anchor, scope, space, v.chi, v.xb, v.chi_norm, v.xb_norm, v.aqi]);
+      }
+    }
+  }
+  return toCsv(head, rows);
 }

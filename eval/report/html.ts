@@ -4,7 +4,7 @@
 // prompts, dataset names, paths, the judge's note) goes through escapeHtml: outputs are untrusted
 // model text.
 import type { ChartDef } from './charts.js';
-import { extractionOf, type CI, type Collapse, type DatasetFindings, type ExamplePrompt, type Refusal, type ReportJson } from './types.js';
+import { aqiOf, extractionOf, type CI, type Collapse, type DatasetFindings, type ExamplePrompt, type Refusal, type ReportJson } from './types.js';
 
 /**
  * Escapes text for HTML element content and quoted attribute values.
@@ -257,9 +257,50 @@ export function chartsSection(report: ReportJson, charts: ChartDef[], svgs: stri
     ].filter(Boolean);
     if (bits.length > 0) parts.push(`<p>${bits.join(' · ')}</p>`);
   }
-  const layerFigs = byDataset.get('') ?? [];
+  const layerFigs = charts.map((c, i) => (c.group === 'layer' ? figure(c, svgs[i]!) : '')).filter((f) => f !== '');
   parts.push(layerFigs.length > 0 ? `<div class="grid">${layerFigs.join('\n')}</div>` : '<p class="missing">No extraction diagnostics in this report.</p>');
+  const aqi = aqiSection(report, charts, svgs);
+  if (aqi) parts.push(aqi);
   return `<section id="charts">${parts.join('\n')}</section>`;
+}
+
+/**
+ * The AQI part of the charts section (only when the report carries aqi.json): its settings, a
+ * table of the overall indices per model (t-SNE and unreduced side by side, raw CHI and XB beside
+ * the AQI) and the AQI charts.
+ *
+ * @example
+ * const report = { aqi: { scopes: ['overall'], config: { texts: 4, per_cell: 1, hook: 'ln_final.hook_normalized' }, models: [
+ *   { model: 'sft', lambda: 0, anchor: true, scopes: { overall: { tsne: { chi: 2, xb: 1, aqi: 26.89 }, raw: { chi: 3, xb: 0.5, aqi: 26.89 } } } }] } };
+ * const h = aqiSection(report, [], []);
+ * assert(h.includes('id="aqi"') && h.includes('26.89') && h.includes('<td>3</td>'));
+ * assert(aqiSection({}, [], []) === '');
+ */
+export function aqiSection(report: ReportJson, charts: ChartDef[], svgs: string[]): string {
+  const a = aqiOf(report);
+  if (!a) return '';
+  const c = a.config;
+  const head = ['model', 'λ', 'AQI (t-SNE)', 'CHI (t-SNE)', 'XB (t-SNE)', 'AQI (unreduced)', 'CHI (unreduced)', 'XB (unreduced)'];
+  const rows = a.models.map((m) => {
+    const t = m.scopes.overall?.tsne;
+    const r = m.scopes.overall?.raw;
+    // AQI with 2 decimals: the anchors' 26.89 / 73.11 read as the spec writes them
+    const q = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : '—');
+    return [escapeHtml(m.model + (m.anchor ? ' (anchor)' : '')), fmtLambda(m.lambda), q(t?.aqi), fmt(t?.chi), fmt(t?.xb), q(r?.aqi), fmt(r?.chi), fmt(r?.xb)];
+  });
+  const figs = charts.map((ch, i) => (ch.group === 'aqi' ? figure(ch, svgs[i]!) : '')).filter((f) => f !== '');
+  const settings = [
+    c.texts !== undefined && `${text(c.texts)} LITMUS texts (${text(c.per_cell)} per axiom and label)`,
+    typeof c.hook === 'string' && `embeddings: mean of <code>${escapeHtml(c.hook)}</code> over every token`,
+    c.seed !== undefined && `seed ${text(c.seed)}`,
+  ].filter(Boolean);
+  return [
+    '<h3 id="aqi">Latent geometry: Alignment Quality Index</h3>',
+    settings.length > 0 ? `<p>${settings.join(' · ')}</p>` : '',
+    a.note ? `<p>${escapeHtml(a.note)}</p>` : '',
+    table(head, rows, 'aqi'),
+    figs.length > 0 ? `<div class="grid">${figs.join('\n')}</div>` : '<p class="missing">No AQI values to chart.</p>',
+  ].join('\n');
 }
 
 function exampleBody(dataset: string, p: ExamplePrompt): string {

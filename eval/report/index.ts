@@ -2,7 +2,7 @@
 // writes them). See docs/RUNS.md for the report.json contract and html.ts / charts.ts / csv.ts for
 // the parts.
 import { renderSvg, reportCharts } from './charts.js';
-import { findingsCsv, lambdasCsv, layersCsv } from './csv.js';
+import { aqiCsv, findingsCsv, lambdasCsv, layersCsv } from './csv.js';
 import { chartsSection, examplesSection, findingsSection, headerSection, missingSection, page } from './html.js';
 import type { ReportJson } from './types.js';
 
@@ -67,7 +67,7 @@ export async function renderReport(report: ReportJson): Promise<RenderedReport> 
   ]);
   return {
     html,
-    csv: { 'lambdas.csv': lambdasCsv(report), 'findings.csv': findingsCsv(report), 'layers.csv': layersCsv(report) },
+    csv: { 'lambdas.csv': lambdasCsv(report), 'findings.csv': findingsCsv(report), 'layers.csv': layersCsv(report), ...(report.aqi ? { 'aqi.csv': aqiCsv(report) } : {}) },
     charts: charts.map((c) => c.id),
     missing,
   };

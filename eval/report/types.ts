@@ -159,6 +159,35 @@ export interface ReportJson {
   findings?: Record<string, DatasetFindings | null> | null;
   reproduces?: Reproduce[] | null;
   examples?: Record<string, ExamplePrompt[]> | null;
+  /** aqi.json of `dsteer aqi --run` (eval/aqi.ts AqiResult), when the run has one. */
+  aqi?: unknown;
+}
+
+/** Raw and anchored indices of one scope in one space (null where not finite). */
+export interface AqiIndexSet {
+  chi: number | null;
+  xb: number | null;
+  chi_norm: number | null;
+  xb_norm: number | null;
+  aqi: number | null;
+}
+
+/** One model of aqi.json: an anchor (lambda 0) or a steered model. */
+export interface AqiModelEntry {
+  model: 'sft' | 'dpo';
+  lambda: number;
+  anchor: boolean;
+  scopes: Record<string, { tsne?: AqiIndexSet | null; raw?: AqiIndexSet | null }>;
+  scatter?: number[];
+}
+
+/** The parts of aqi.json the report shows. */
+export interface AqiPart {
+  config: Record<string, unknown>;
+  scopes: string[];
+  points: { safe: number[]; axiom: number[] } | null;
+  models: AqiModelEntry[];
+  note: string | null;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -188,4 +217,26 @@ export function extractionOf(report: ReportJson): Extraction | null {
     diagnostics: isRecord(d) ? { ...(d as Extraction['diagnostics']), layers: layersOf<DiagnosticsLayer>(d) } : null,
     spectral: isRecord(s) ? { ...(s as Extraction['spectral']), layers: layersOf<SpectralLayer>(s) } : null,
   };
+}
+
+/**
+ * The AQI part of a report, typed: models without a numeric lambda or a model name are dropped;
+ * null when the report has no aqi.json or it has no models.
+ *
+ * @example
+ * const a = aqiOf({ aqi: { scopes: ['overall'], models: [{ model: 'sft', lambda: 0, anchor: true, scopes: { overall: { raw: { chi: 2, xb: 1 } } } }, { lambda: 'x' }] } });
+ * assert(a.models.length === 1 && a.scopes[0] === 'overall' && a.points === null);
+ * assert(aqiOf({}) === null && aqiOf({ aqi: { models: [] } }) === null);
+ */
+export function aqiOf(report: ReportJson): AqiPart | null {
+  const a = report.aqi;
+  if (!isRecord(a) || !Array.isArray(a.models)) return null;
+  const models = a.models.filter(
+    (m): m is AqiModelEntry => isRecord(m) && typeof m.lambda === 'number' && Number.isFinite(m.lambda) && (m.model === 'sft' || m.model === 'dpo') && isRecord(m.scopes),
+  );
+  if (models.length === 0) return null;
+  const scopes = Array.isArray(a.scopes) ? a.scopes.filter((x): x is string => typeof x === 'string') : Object.keys(models[0]!.scopes);
+  const p = a.points;
+  const points = isRecord(p) && Array.isArray(p.safe) && Array.isArray(p.axiom) ? { safe: p.safe as number[], axiom: p.axiom as number[] } : null;
+  return { config: isRecord(a.config) ? a.config : {}, scopes, points, models, note: typeof a.note === 'string' ? a.note : null };
 }

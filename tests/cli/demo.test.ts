@@ -30,16 +30,16 @@ beforeAll(() => {
   run = join(tmp, 'run');
   const t = dsteer('train', '--preset', 'nano', '--out', world, '--seed', '3');
   expect(t.code, t.err).toBe(0);
-  demo = dsteer('demo', '--world', world, '--out', run, '--pairs', '6', '--filter', 'none', '--prompts', '3', '--max-new-tokens', '10', '--lambdas=-0.5,-0.25,0.25,0.5', '--device', 'cpu');
+  demo = dsteer('demo', '--world', world, '--out', run, '--pairs', '6', '--filter', 'none', '--prompts', '3', '--max-new-tokens', '10', '--lambdas=-0.5,-0.25,0.25,0.5', '--aqi-per-cell', '3', '--device', 'cpu');
 }, 240_000);
 
 describe('dsteer demo on the nano preset', () => {
   it('runs every step and writes the run directory', () => {
     expect(demo.code, demo.err).toBe(0);
-    for (const f of ['manifest.json', 'generations.jsonl', 'scores.jsonl', 'report.json', 'report.html', 'lambdas.csv', 'findings.csv', 'layers.csv', 'vector.safetensors', 'vector.diagnostics.json', 'vector.samples.safetensors', 'spectral.json', 'summary.txt']) {
+    for (const f of ['manifest.json', 'generations.jsonl', 'scores.jsonl', 'report.json', 'report.html', 'lambdas.csv', 'findings.csv', 'layers.csv', 'vector.safetensors', 'vector.diagnostics.json', 'vector.samples.safetensors', 'spectral.json', 'aqi.json', 'aqi.csv', 'summary.txt']) {
       expect(existsSync(join(run, f)), f).toBe(true);
     }
-    for (const n of [1, 2, 3, 4, 5]) expect(demo.err).toContain(`== ${n}/5 `);
+    for (const n of [1, 2, 3, 4, 5, 6]) expect(demo.err).toContain(`== ${n}/6 `);
   });
 
   it('sweeps three datasets both ways with anchors, and scores every row once', () => {
@@ -67,6 +67,8 @@ describe('dsteer demo on the nano preset', () => {
     expect(r.extraction.diagnostics.layers.length).toBeGreaterThan(0);
     expect(r.extraction.spectral.layers.length).toBeGreaterThan(0);
     expect(r.manifest.vector.path).toBe(join(run, 'vector.safetensors'));
+    // the reduced AQI joined the report: both anchors and the four demo lambdas
+    expect(r.aqi.models).toHaveLength(6);
   });
 
   it('ends with a summary table, the verdicts and the report path', () => {
