@@ -185,6 +185,10 @@ export async function runSweepCommand(f: SweepFlags): Promise<void> {
   };
   const batch = parseIntIn('--batch', f.batch, 1, 4096);
   sweepRowCount(lambdas, 1); // rejects duplicate lambdas before any loading
+  if (!existsSync(f.vector)) throw new DsteerError(`--vector ${f.vector}: no such file (a vector file is written by dsteer extract)`, 2);
+  for (const [flag, dir] of [['--sft', f.sft], ['--dpo', f.dpo]] as const) {
+    if (!existsSync(join(dir, 'config.json'))) throw new DsteerError(`${flag} ${dir}: not a model folder (no config.json)`, 2);
+  }
   const specs = parseDataFlag(f.data);
   const out = f.out ?? join('runs', `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const manifestPath = join(out, 'manifest.json');

@@ -12,6 +12,7 @@ mkdir -p "$out"
 node bin/dsteer.js train --preset micro --seed 1 --out "$out" --format json > "$out/train-output.json"
 status=0
 for f in $(cd assets/data && ls); do cmp "assets/data/$f" "$out/data/$f" || status=1; done
+cmp assets/micro/evaluation.json "$out/evaluation.json" || status=1
 for stage in sft dpo; do
   for f in $(cd "assets/micro/$stage" && ls); do cmp "assets/micro/$stage/$f" "$out/$stage/$f" || status=1; done
 done

@@ -145,6 +145,9 @@ describe('dsteer sweep', () => {
     expectUserError(dsteer(...sweepArgs(out), '--lambdas=0.1,0.1'), /--lambdas: 0.1 is listed twice/);
     expectUserError(dsteer(...sweepArgs(out), '--batch', '0'), /--batch: "0" is not an integer in 1\.\.4096/);
     expectUserError(dsteer(...sweepArgs(out), '--data-format', 'xml'), /--data-format/);
+    const swap = (flag: string, value: string): string[] => { const a = sweepArgs(out); a[a.indexOf(flag) + 1] = value; return a; };
+    expectUserError(dsteer(...swap('--vector', join(tmp, 'nope.safetensors'))), /--vector .*nope\.safetensors: no such file/);
+    expectUserError(dsteer(...swap('--dpo', tmp)), /--dpo .*: not a model folder \(no config\.json\)/);
     expectUserError(dsteer(...sweepArgs(out), '--data', 'a=x.csv,a=y.csv'), /--data: two files have the dataset name "a"/);
     expectUserError(dsteer(...sweepArgs(out), '--top-p', '0'), /--top-p: 0 must be in \(0, 1\]/);
     expectUserError(dsteer(...sweepArgs(out), '--layers', '9'), /no vector for layer 9/, 1);
