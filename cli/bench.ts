@@ -5,6 +5,7 @@ import { benchDecode, benchLinear, benchLoad, haveDir } from '../bench/cpu.js';
 import { BENCH_CONFIGS, benchE2e, benchSteering } from '../bench/e2e.js';
 import { benchExtract, benchSweep } from '../bench/experiment.js';
 import { benchKernels } from '../bench/gpu-kernels.js';
+import { benchTrain } from './bench-train.js';
 import { sharedModel } from '../bench/paths.js';
 import { appendJsonLines, jsonLine, machine, printTable, type BenchResult } from '../bench/report.js';
 import { parseChoice, parseIntIn } from './args.js';
@@ -23,7 +24,7 @@ export interface BenchFlags {
   weightDtype: string;
 }
 
-const SUITES = ['kernels', 'e2e', 'steering', 'cpu', 'experiment', 'all'] as const;
+const SUITES = ['kernels', 'e2e', 'steering', 'cpu', 'experiment', 'train', 'all'] as const;
 
 export async function runBench(f: BenchFlags): Promise<void> {
   const suite = parseChoice('--suite', f.suite, SUITES);
@@ -67,6 +68,8 @@ export async function runBench(f: BenchFlags): Promise<void> {
     emit(await benchSweep(b.kernels, 8, Math.min(steps, 64)));
     emit(await benchExtract(b.kernels, 32));
   }
+  // the trainer (micro model, SFT and DPO steps); not part of 'all' (a minute of training)
+  if (suite === 'train') emit(await benchTrain(Math.min(steps, 10)));
   if (format === 'text') printTable(rows);
   if (f.out) {
     appendJsonLines(f.out, rows, { suite });

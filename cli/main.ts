@@ -80,7 +80,7 @@ export function buildProgram(): Command {
   program
     .command('bench')
     .description('benchmarks: kernels (WebGPU kernels vs the device peak), e2e (prefill/decode tok/s, dispatches), steering (overhead, lambda-grid batching), cpu (twins, stories260k, load memory), experiment (sweep tokens/s lambda-batched vs per lambda, extraction pairs/s, on the micro pair)')
-    .addOption(new Option('--suite <suite>', 'which suite').choices(['kernels', 'e2e', 'steering', 'cpu', 'experiment', 'all']).default('all'))
+    .addOption(new Option('--suite <suite>', 'which suite (train: trainer tokens/s, --steps up to 10 SFT and DPO steps; not in all)').choices(['kernels', 'e2e', 'steering', 'cpu', 'experiment', 'train', 'all']).default('all'))
     .addOption(new Option('--device <device>', 'backend (default: webgpu for kernels, auto otherwise)').choices(['auto', 'cpu', 'webgpu']))
     .addOption(new Option('--format <format>', 'a table, or one JSON line per result').choices(['text', 'json']).default('text'))
     .option('--config <name>', 'random-weight model for e2e/steering: tiny, small, 8b (default: small on CPUs and software adapters, 8b on a GPU)')

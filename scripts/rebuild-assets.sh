@@ -3,7 +3,7 @@
 # `dsteer train --preset micro --seed 1`, and the shipped steering vector
 # (assets/micro/vector.safetensors + .diagnostics.json + .samples.safetensors) with the
 # `dsteer extract` command below, and checks that every file is byte-identical to the shipped one.
-# Not part of `npm test`: it takes about 40 minutes on 2 cores.
+# Not part of `npm test`: it takes about 17 minutes on 2 cores.
 #   bash scripts/rebuild-assets.sh [OUT_DIR]        (run `npm ci` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."

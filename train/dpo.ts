@@ -45,7 +45,7 @@ export function referenceLogprobs(cfg: ModelConfig, ref: TrainParams, pairs: Dpo
   for (let i = 0; i < pairs.length; i += B) {
     const chunk = pairs.slice(i, i + B);
     const batch = packBatch([...pad(chunk.map((p) => p.chosen), B), ...chunk.map((p) => p.rejected)], 2 * B, T);
-    const lp = answerLogprobs(sequenceLogprobs(ws, ref, batch), batch.mask, 2 * B, T);
+    const lp = answerLogprobs(sequenceLogprobs(ws, ref, batch, true), batch.mask, 2 * B, T);
     chunk.forEach((_, j) => {
       out[2 * (i + j)] = lp[j]!;
       out[2 * (i + j) + 1] = lp[B + j]!;
@@ -97,7 +97,7 @@ export function trainDpo(cfg: ModelConfig, policy: TrainParams, refLp: Float64Ar
       const idx = order.slice(i * B, (i + 1) * B);
       const chunk = idx.map((j) => pairs[j]!);
       const batch = packBatch([...pad(chunk.map((p) => p.chosen), B), ...chunk.map((p) => p.rejected)], 2 * B, o.T);
-      const lp = answerLogprobs(sequenceLogprobs(ws, policy, batch), batch.mask, 2 * B, o.T);
+      const lp = answerLogprobs(sequenceLogprobs(ws, policy, batch, true), batch.mask, 2 * B, o.T);
       dlogp.fill(0);
       let loss = 0;
       let correct = 0;

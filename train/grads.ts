@@ -172,6 +172,10 @@ export function ropeBackward(d: Float32Array, pos: Int32Array, cos: Float32Array
  *         probs [B, nHeads, T, T] (row t holds P[t, 0..t]; entries u > t are written 0)
  * numerics: as attentionRef: dot products, softmax sums and the V sum in f64, in position order,
  *         so rows agree with the engine's KV-cache path to f32 rounding.
+ * rows:   by default sequence b is rows b T .. b T + T - 1; with `starts`/`lens` it is rows
+ *         starts[b] .. starts[b] + lens[b] - 1 (a packed batch whose padding tails were dropped:
+ *         causal attention never lets a position see a later one, so the kept rows are unchanged);
+ *         probs keeps its [B, nHeads, T, T] layout, rows t >= lens[b] untouched.
  */
 export function attentionTrainForward(
   out: Float32Array,
@@ -184,6 +188,8 @@ export function attentionTrainForward(
   nHeads: number,
   nKvHeads: number,
   headDim: number,
+  starts?: Int32Array,
+  lens?: Int32Array,
 ): void {
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
@@ -192,14 +198,38 @@ export function attentionTrainForward(
   const scores = f64A(T);
   const acc = f64B(headDim);
   for (let b = 0; b < B; b++) {
+    const s0 = starts === undefined ? b * T : starts[b]!;
+    const len = lens === undefined ? T : lens[b]!;
     for (let h = 0; h < nHeads; h++) {
       const g = Math.floor(h / group);
       const pBase = (b * nHeads + h) * T * T;
-      for (let t = 0; t < T; t++) {
-        const qo = (b * T + t) * qDim + h * headDim;
+      for (let t = 0; t < len; t++) {
+        const qo = (s0 + t) * qDim + h * headDim;
         let m = -Infinity;
-        for (let u = 0; u <= t; u++) {
-          const ko = (b * T + u) * kvDim + g * headDim;
+        let u = 0;
+        // four keys at a time: four independent dot products (each still summed over i in order)
+        for (; u + 3 <= t; u += 4) {
+          const k0 = (s0 + u) * kvDim + g * headDim;
+          const k1 = k0 + kvDim;
+          const k2 = k1 + kvDim;
+          const k3 = k2 + kvDim;
+          let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+          for (let i = 0; i < headDim; i++) {
+            const x = q[qo + i]!;
+            d0 += x * k[k0 + i]!;
+            d1 += x * k[k1 + i]!;
+            d2 += x * k[k2 + i]!;
+            d3 += x * k[k3 + i]!;
+          }
+          d0 *= scale; d1 *= scale; d2 *= scale; d3 *= scale;
+          scores[u] = d0; scores[u + 1] = d1; scores[u + 2] = d2; scores[u + 3] = d3;
+          if (d0 > m) m = d0;
+          if (d1 > m) m = d1;
+          if (d2 > m) m = d2;
+          if (d3 > m) m = d3;
+        }
+        for (; u <= t; u++) {
+          const ko = (s0 + u) * kvDim + g * headDim;
           let d = 0;
           for (let i = 0; i < headDim; i++) d += q[qo + i]! * k[ko + i]!;
           d *= scale;
@@ -213,9 +243,25 @@ export function attentionTrainForward(
           sum += e;
         }
         acc.fill(0, 0, headDim);
-        for (let u = 0; u <= t; u++) {
+        u = 0;
+        for (; u + 3 <= t; u += 4) {
+          const p0 = scores[u]!, p1 = scores[u + 1]!, p2 = scores[u + 2]!, p3 = scores[u + 3]!;
+          const v0 = (s0 + u) * kvDim + g * headDim;
+          const v1 = v0 + kvDim;
+          const v2 = v1 + kvDim;
+          const v3 = v2 + kvDim;
+          for (let i = 0; i < headDim; i++) {
+            let a = acc[i]!;
+            a += p0 * v[v0 + i]!; // the same additions in the same order as one key at a time
+            a += p1 * v[v1 + i]!;
+            a += p2 * v[v2 + i]!;
+            a += p3 * v[v3 + i]!;
+            acc[i] = a;
+          }
+        }
+        for (; u <= t; u++) {
           const p = scores[u]!;
-          const vo = (b * T + u) * kvDim + g * headDim;
+          const vo = (s0 + u) * kvDim + g * headDim;
           for (let i = 0; i < headDim; i++) acc[i] += p * v[vo + i]!;
         }
         const inv = 1 / sum;
@@ -238,6 +284,7 @@ export function attentionTrainForward(
  * shapes: as the forward; dq [B * T, qDim], dk, dv [B * T, kvDim], all overwritten.
  * numerics: dk and dv of one (sequence, KV head) accumulate in f64 scratch [T, headDim] before
  *         the single f32 store.
+ * rows:   `starts`/`lens` as in attentionTrainForward (only rows t < lens[b] are read or written).
  */
 export function attentionTrainBackward(
   dq: Float32Array,
@@ -253,6 +300,8 @@ export function attentionTrainBackward(
   nHeads: number,
   nKvHeads: number,
   headDim: number,
+  starts?: Int32Array,
+  lens?: Int32Array,
 ): void {
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
@@ -263,28 +312,73 @@ export function attentionTrainBackward(
   const dv64 = dS.subarray(T + T * headDim, T + 2 * T * headDim);
   const dq64 = dS.subarray(T + 2 * T * headDim, T + 2 * T * headDim + headDim);
   for (let b = 0; b < B; b++) {
+    const s0 = starts === undefined ? b * T : starts[b]!;
+    const len = lens === undefined ? T : lens[b]!;
     for (let g = 0; g < nKvHeads; g++) {
-      dk64.fill(0);
-      dv64.fill(0);
+      dk64.fill(0, 0, len * headDim);
+      dv64.fill(0, 0, len * headDim);
       for (let h = g * group; h < (g + 1) * group; h++) {
         const pBase = (b * nHeads + h) * T * T;
-        for (let t = 0; t < T; t++) {
-          const qo = (b * T + t) * qDim + h * headDim;
+        for (let t = 0; t < len; t++) {
+          const qo = (s0 + t) * qDim + h * headDim;
           const po = pBase + t * T;
           // dP and the row's weighted mean sum_u P dP
           let mean = 0;
-          for (let u = 0; u <= t; u++) {
-            const vo = (b * T + u) * kvDim + g * headDim;
+          let u = 0;
+          for (; u + 3 <= t; u += 4) {
+            const v0 = (s0 + u) * kvDim + g * headDim;
+            const v1 = v0 + kvDim;
+            const v2 = v1 + kvDim;
+            const v3 = v2 + kvDim;
+            let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+            for (let i = 0; i < headDim; i++) {
+              const x = dOut[qo + i]!;
+              d0 += x * v[v0 + i]!;
+              d1 += x * v[v1 + i]!;
+              d2 += x * v[v2 + i]!;
+              d3 += x * v[v3 + i]!;
+            }
+            dS[u] = d0; dS[u + 1] = d1; dS[u + 2] = d2; dS[u + 3] = d3;
+            mean += probs[po + u]! * d0;
+            mean += probs[po + u + 1]! * d1;
+            mean += probs[po + u + 2]! * d2;
+            mean += probs[po + u + 3]! * d3;
+          }
+          for (; u <= t; u++) {
+            const vo = (s0 + u) * kvDim + g * headDim;
             let d = 0;
             for (let i = 0; i < headDim; i++) d += dOut[qo + i]! * v[vo + i]!;
             dS[u] = d;
             mean += probs[po + u]! * d;
           }
           dq64.fill(0);
-          for (let u = 0; u <= t; u++) {
+          u = 0;
+          for (; u + 1 <= t; u += 2) {
+            const p0 = probs[po + u]!;
+            const p1 = probs[po + u + 1]!;
+            const sa = p0 * (dS[u]! - mean) * scale;
+            const sb = p1 * (dS[u + 1]! - mean) * scale;
+            const k0 = (s0 + u) * kvDim + g * headDim;
+            const k1 = k0 + kvDim;
+            const a0 = u * headDim;
+            const a1 = a0 + headDim;
+            for (let i = 0; i < headDim; i++) {
+              const x = q[qo + i]!;
+              const y = dOut[qo + i]!;
+              let c = dq64[i]!;
+              c += sa * k[k0 + i]!; // key u then key u + 1, as one key at a time
+              c += sb * k[k1 + i]!;
+              dq64[i] = c;
+              dk64[a0 + i] += sa * x;
+              dv64[a0 + i] += p0 * y;
+              dk64[a1 + i] += sb * x;
+              dv64[a1 + i] += p1 * y;
+            }
+          }
+          for (; u <= t; u++) {
             const p = probs[po + u]!;
             const s = p * (dS[u]! - mean) * scale;
-            const ko = (b * T + u) * kvDim + g * headDim;
+            const ko = (s0 + u) * kvDim + g * headDim;
             const a = u * headDim;
             for (let i = 0; i < headDim; i++) {
               dq64[i] += s * k[ko + i]!;
@@ -295,8 +389,8 @@ export function attentionTrainBackward(
           for (let i = 0; i < headDim; i++) dq[qo + i] = dq64[i]!;
         }
       }
-      for (let u = 0; u < T; u++) {
-        const ko = (b * T + u) * kvDim + g * headDim;
+      for (let u = 0; u < len; u++) {
+        const ko = (s0 + u) * kvDim + g * headDim;
         const a = u * headDim;
         for (let i = 0; i < headDim; i++) {
           dk[ko + i] = dk64[a + i]!;

@@ -176,7 +176,34 @@ export interface TrainWorkspace {
   B: number;
   T: number;
   precision: Precision;
-  pos: Int32Array; // [N] position of each row
+  /**
+   * Row layout of the last pass: sequence b occupies rows starts[b] .. starts[b] + lens[b] - 1 of
+   * every [rows, ...] buffer below (rows <= N = B T). A full pass has lens[b] = T, starts[b] = b T;
+   * a trimmed pass (trainStep, sequenceLogprobs with trim) drops each sequence's tail after its
+   * last position in the loss, which cannot influence the loss or the gradients (causal attention;
+   * every other op is per row), so the results are bit-identical and the tails' work is saved.
+   */
+  rows: number;
+  starts: Int32Array; // [B]
+  lens: Int32Array; // [B]
+  ids: Int32Array; // [N] the pass's input tokens, in the row layout
+  targets: Int32Array; // [N]
+  mask: Float32Array; // [N]
+  pos: Int32Array; // [N] position of each row within its sequence
+  /**
+   * LM-head rows of the last pass: a trimmed pass computes logits only for the rows in the loss
+   * (mask != 0; the others' logits would only meet a zero weight), gathered into xh; ws.logits and
+   * ws.dlogits hold `head` rows, row j being the layout's row headRow[j], batch position
+   * headPos[j]. A full pass: headAll, head = rows, identity.
+   */
+  headAll: boolean;
+  head: number;
+  headRow: Int32Array; // [N]
+  headPos: Int32Array; // [N]
+  headTargets: Int32Array; // [N]
+  headMask: Float32Array; // [N]
+  xh: Float32Array; // [N, dim] xnF rows of the head
+  dxh: Float32Array; // [N, dim]
   cos: Float32Array; // [T, headDim / 2]
   sin: Float32Array;
   acts: LayerActs[];
@@ -185,7 +212,9 @@ export interface TrainWorkspace {
   xFinal: Float32Array; // [N, dim]
   xnF: Float32Array; // [N, dim]
   logits: Float32Array; // [N, vocab]
-  logp: Float32Array; // [N]
+  logp: Float32Array; // [N] in batch order (b T + t)
+  logpRows: Float32Array; // [N] in the row layout
+  dlogpRows: Float32Array; // [N] in the row layout
   // gradient scratch
   dlogits: Float32Array; // [N, vocab]
   dx: Float32Array; // [N, dim] gradient of the residual stream
@@ -215,7 +244,21 @@ export function createTrainWorkspace(cfg: ModelConfig, B: number, T: number, pre
     B,
     T,
     precision,
+    rows: N,
+    starts: Int32Array.from({ length: B }, (_, b) => b * T),
+    lens: new Int32Array(B).fill(T),
+    ids: new Int32Array(N),
+    targets: new Int32Array(N),
+    mask: new Float32Array(N),
     pos,
+    headAll: true,
+    head: N,
+    headRow: new Int32Array(N),
+    headPos: new Int32Array(N),
+    headTargets: new Int32Array(N),
+    headMask: new Float32Array(N),
+    xh: a(N * dim),
+    dxh: a(N * dim),
     cos: precision === 'f32' ? rope.cos : (Float64Array.from(rope.cos) as unknown as Float32Array),
     sin: precision === 'f32' ? rope.sin : (Float64Array.from(rope.sin) as unknown as Float32Array),
     acts: Array.from({ length: cfg.nLayers }, () => ({
@@ -237,6 +280,8 @@ export function createTrainWorkspace(cfg: ModelConfig, B: number, T: number, pre
     xnF: a(N * dim),
     logits: a(N * V),
     logp: a(N),
+    logpRows: a(N),
+    dlogpRows: a(N),
     dlogits: a(N * V),
     dx: a(N * dim),
     dxn: a(N * dim),
@@ -262,18 +307,69 @@ function checkBatch(ws: TrainWorkspace, b: TrainBatch): void {
 }
 
 /**
+ * Sets the workspace's row layout for a batch (see TrainWorkspace.rows) and gathers the batch's
+ * ids, targets and mask into it. `trim`: each sequence ends after its last position with a non-zero
+ * mask (positions after it are dropped); otherwise every position is kept (rows = B T, identity).
+ */
+function layoutRows(ws: TrainWorkspace, batch: TrainBatch, trim: boolean): void {
+  const { B, T } = ws;
+  let r = 0;
+  for (let b = 0; b < B; b++) {
+    let len = T;
+    if (trim) {
+      len = 0;
+      for (let t = T - 1; t >= 0; t--) {
+        if (batch.mask[b * T + t] !== 0) {
+          len = t + 1;
+          break;
+        }
+      }
+    }
+    ws.starts[b] = r;
+    ws.lens[b] = len;
+    for (let t = 0; t < len; t++, r++) {
+      ws.ids[r] = batch.ids[b * T + t]!;
+      ws.targets[r] = batch.targets[b * T + t]!;
+      ws.mask[r] = batch.mask[b * T + t]!;
+      ws.pos[r] = t;
+    }
+  }
+  ws.rows = r;
+  let h = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < ws.lens[b]!; t++) {
+      const row = ws.starts[b]! + t;
+      if (trim && ws.mask[row] === 0) continue;
+      ws.headRow[h] = row;
+      ws.headPos[h] = b * T + t;
+      ws.headTargets[h] = ws.targets[row]!;
+      ws.headMask[h] = ws.mask[row]!;
+      h++;
+    }
+  }
+  ws.head = h;
+  ws.headAll = !trim;
+}
+
+/**
  * Training forward: logits of every position land in ws.logits [B * T, vocab], and every
  * activation the backward needs is kept in ws. The same op sequence as models/llama.ts forward().
  */
 export function forwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBatch): void {
+  forwardRows(ws, p, batch, false);
+}
+
+/** forwardTrain over the row layout layoutRows(trim) sets: ws.logits holds ws.head rows (see TrainWorkspace.head). */
+function forwardRows(ws: TrainWorkspace, p: TrainParams, batch: TrainBatch, trim: boolean): void {
   checkBatch(ws, batch);
-  const { cfg: c, B, T } = ws;
+  layoutRows(ws, batch, trim);
+  const { cfg: c, B, T, starts, lens } = ws;
   const { dim, nHeads, nKvHeads, headDim, hiddenDim: H, vocabSize: V, normEps: eps } = c;
-  const N = B * T;
+  const N = ws.rows;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
   const qkvDim = qDim + 2 * kvDim;
-  embeddingRef(ws.acts[0]!.xIn, p.embed, batch.ids, N, dim); //                  x [N, dim]
+  embeddingRef(ws.acts[0]!.xIn, p.embed, ws.ids, N, dim); //                  x [N, dim]
   for (let l = 0; l < c.nLayers; l++) {
     const L = p.layers[l]!;
     const A = ws.acts[l]!;
@@ -283,7 +379,7 @@ export function forwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBat
     splitQkv(A.q, A.k, A.v, ws.qkv, N, qDim, kvDim); //                             q [N, qDim], k, v [N, kvDim]
     ropeRef(A.q, ws.pos, ws.cos, ws.sin, N, nHeads, headDim); //                   q = rope(q)
     ropeRef(A.k, ws.pos, ws.cos, ws.sin, N, nKvHeads, headDim); //                 k = rope(k)
-    attentionTrainForward(A.att, A.probs, A.q, A.k, A.v, B, T, nHeads, nKvHeads, headDim); // att [N, qDim]
+    attentionTrainForward(A.att, A.probs, A.q, A.k, A.v, B, T, nHeads, nKvHeads, headDim, starts, lens); // att [N, qDim]
     linearRef(ws.ab, A.att, L.wo, null, N, qDim, dim); //                          ab [N, dim]
     for (let i = 0; i < N * dim; i++) A.xMid[i] = A.xIn[i]! + ws.ab[i]!; //        xMid = x + attention
     // MLP block
@@ -295,7 +391,12 @@ export function forwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBat
     for (let i = 0; i < N * dim; i++) x[i] = A.xMid[i]! + ws.ab[i]!; //            x = xMid + MLP
   }
   rmsnormRef(ws.xnF, ws.xFinal, p.finalNorm, N, dim, eps); //                       xnF [N, dim]
-  linearRef(ws.logits, ws.xnF, p.embed, null, N, dim, V); //                       logits [N, vocab] (tied head)
+  if (ws.headAll) {
+    linearRef(ws.logits, ws.xnF, p.embed, null, N, dim, V); //                     logits [N, vocab] (tied head)
+  } else {
+    for (let j = 0; j < ws.head; j++) ws.xh.set(ws.xnF.subarray(ws.headRow[j]! * dim, (ws.headRow[j]! + 1) * dim), j * dim);
+    linearRef(ws.logits, ws.xh, p.embed, null, ws.head, dim, V); //                logits [head, vocab]
+  }
 }
 
 function splitQkv(q: Float32Array, k: Float32Array, v: Float32Array, qkv: Float32Array, N: number, qDim: number, kvDim: number): void {
@@ -309,18 +410,26 @@ function splitQkv(q: Float32Array, k: Float32Array, v: Float32Array, qkv: Float3
 }
 
 /**
- * Training backward from ws.dlogits (set by the caller) through the activations of the last
- * forwardTrain; parameter gradients accumulate into `g`.
+ * Training backward from ws.dlogits (set by the caller, ws.rows rows) through the activations of
+ * the last forward pass over `batch`; parameter gradients accumulate into `g`.
  */
 export function backwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBatch, g: TrainParams): void {
-  const { cfg: c, B, T } = ws;
+  const { cfg: c, B, T, starts, lens } = ws;
+  if (batch.B !== B || batch.T !== T) throw new Error(`batch [${batch.B}, ${batch.T}] does not fit a workspace of [${B}, ${T}]`);
   const { dim, nHeads, nKvHeads, headDim, hiddenDim: H, vocabSize: V, normEps: eps } = c;
-  const N = B * T;
+  const N = ws.rows;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
   const qkvDim = qDim + 2 * kvDim;
   const { dx, dxn } = ws;
-  linearBackward(dxn, g.embed, null, ws.dlogits, ws.xnF, p.embed, N, dim, V); //  LM head (tied: into dEmbed)
+  if (ws.headAll) {
+    linearBackward(dxn, g.embed, null, ws.dlogits, ws.xnF, p.embed, N, dim, V); // LM head (tied: into dEmbed)
+  } else {
+    // rows outside the head have zero dlogits: their dxn is exactly 0 and they add nothing to dEmbed
+    linearBackward(ws.dxh, g.embed, null, ws.dlogits, ws.xh, p.embed, ws.head, dim, V);
+    dxn.fill(0, 0, N * dim);
+    for (let j = 0; j < ws.head; j++) dxn.set(ws.dxh.subarray(j * dim, (j + 1) * dim), ws.headRow[j]! * dim);
+  }
   dx.fill(0);
   rmsnormBackward(dx, g.finalNorm, dxn, ws.xFinal, p.finalNorm, N, dim, eps); //   dx = d xFinal
   for (let l = c.nLayers - 1; l >= 0; l--) {
@@ -334,7 +443,7 @@ export function backwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBa
     rmsnormBackward(dx, G.mlpNorm, dxn, A.xMid, L.mlpNorm, N, dim, eps); //       dx = d xMid
     // attention block: xMid = xIn + wo(attention(rope(q), rope(k), v))
     linearBackward(ws.datt, G.wo, null, dx, A.att, L.wo, N, qDim, dim); //        datt [N, qDim]
-    attentionTrainBackward(ws.dq, ws.dk, ws.dv, ws.datt, A.probs, A.q, A.k, A.v, B, T, nHeads, nKvHeads, headDim);
+    attentionTrainBackward(ws.dq, ws.dk, ws.dv, ws.datt, A.probs, A.q, A.k, A.v, B, T, nHeads, nKvHeads, headDim, starts, lens);
     ropeBackward(ws.dq, ws.pos, ws.cos, ws.sin, N, nHeads, headDim); //            d(unrotated q)
     ropeBackward(ws.dk, ws.pos, ws.cos, ws.sin, N, nKvHeads, headDim); //          d(unrotated k)
     for (let r = 0; r < N; r++) {
@@ -346,7 +455,7 @@ export function backwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBa
     linearBackward(dxn, G.wqkv, null, ws.dqkv, A.xn1, L.wqkv, N, dim, qkvDim); // dxn1 [N, dim]
     rmsnormBackward(dx, G.attnNorm, dxn, A.xIn, L.attnNorm, N, dim, eps); //      dx = d xIn
   }
-  embeddingBackward(g.embed, dx, batch.ids, N, dim); //                           input table (tied: same dEmbed)
+  embeddingBackward(g.embed, dx, ws.ids, N, dim); //                           input table (tied: same dEmbed)
 }
 
 /**
@@ -362,9 +471,8 @@ export function backwardTrain(ws: TrainWorkspace, p: TrainParams, batch: TrainBa
  */
 export function trainStep(ws: TrainWorkspace, params: TrainParams, batch: TrainBatch, grads?: TrainParams): { loss: number; grads: TrainParams } {
   const g = grads ?? zeroParams(ws.cfg, ws.precision);
-  forwardTrain(ws, params, batch);
-  const N = ws.B * ws.T;
-  const loss = crossEntropy(ws.dlogits, ws.logits, batch.targets, batch.mask, N, ws.cfg.vocabSize);
+  forwardRows(ws, params, batch, true); // tails after the last masked position are dropped: same bits
+  const loss = crossEntropy(ws.dlogits, ws.logits, ws.headTargets, ws.headMask, ws.head, ws.cfg.vocabSize);
   backwardTrain(ws, params, batch, g);
   return { loss, grads: g };
 }
@@ -373,13 +481,17 @@ export function trainStep(ws: TrainWorkspace, params: TrainParams, batch: TrainB
  * Per-position log-probabilities of the targets, log p(targets[r] | ids[..r]) [B * T] (a view of
  * ws.logp, valid until the next call); rows whose mask is 0 are computed too (the caller sums what
  * it needs: DPO sums the response tokens of each sequence). Keeps the activations for
- * sequenceLogprobsBackward.
+ * sequenceLogprobsBackward. With `trim`, only the masked positions' log-probs are computed (the
+ * others read 0; the tail after a sequence's last masked position is not run at all), which is all
+ * a masked sum needs.
  */
-export function sequenceLogprobs(ws: TrainWorkspace, params: TrainParams, batch: TrainBatch): Float32Array {
-  forwardTrain(ws, params, batch);
-  const N = ws.B * ws.T;
-  targetLogprobs(ws.logp, ws.logits, batch.targets, N, ws.cfg.vocabSize);
-  return ws.logp;
+export function sequenceLogprobs(ws: TrainWorkspace, params: TrainParams, batch: TrainBatch, trim = false): Float32Array {
+  forwardRows(ws, params, batch, trim);
+  targetLogprobs(ws.logpRows, ws.logits, ws.headTargets, ws.head, ws.cfg.vocabSize);
+  const { logp, logpRows, headPos } = ws;
+  logp.fill(0);
+  for (let j = 0; j < ws.head; j++) logp[headPos[j]!] = logpRows[j]!;
+  return logp;
 }
 
 /**
@@ -387,7 +499,14 @@ export function sequenceLogprobs(ws: TrainWorkspace, params: TrainParams, batch:
  * the loss); must follow sequenceLogprobs on the same batch and workspace. Gradients accumulate.
  */
 export function sequenceLogprobsBackward(ws: TrainWorkspace, params: TrainParams, batch: TrainBatch, dlogp: Float32Array, grads: TrainParams): void {
-  const N = ws.B * ws.T;
-  targetLogprobsBackward(ws.dlogits, dlogp, ws.logits, batch.targets, N, ws.cfg.vocabSize);
+  const { head, headPos, dlogpRows } = ws;
+  let nonZero = 0;
+  for (let r = 0; r < ws.B * ws.T; r++) if (dlogp[r] !== 0) nonZero++;
+  for (let j = 0; j < head; j++) {
+    dlogpRows[j] = dlogp[headPos[j]!]!;
+    if (dlogpRows[j] !== 0) nonZero--;
+  }
+  if (nonZero !== 0) throw new Error('dlogp is non-zero at a position the trimmed forward did not compute (only mask != 0 positions are)');
+  targetLogprobsBackward(ws.dlogits, dlogpRows, ws.logits, ws.headTargets, head, ws.cfg.vocabSize);
   backwardTrain(ws, params, batch, grads);
 }
