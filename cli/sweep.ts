@@ -4,7 +4,8 @@
  * rows already written are skipped, a partial last line (a crash mid-write) is cut off and
  * rewritten, and a manifest whose models, vector, datasets or configuration differ is refused.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, ftruncateSync, writeFileSync, writeSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, ftruncateSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
+import { scanJsonl } from './jsonl.js';
 import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { FileSource } from '../engine/byte-source-node.js';
@@ -82,65 +83,12 @@ interface Existing {
 /** Reads generations.jsonl: the keys of complete rows; a partial last line is reported, not used. */
 export function readDoneKeys(path: string): Existing {
   const done = new Set<string>();
-  if (!existsSync(path)) return { done, goodBytes: 0, partial: false };
-  const fd = openSync(path, 'r');
-  const size = statSync(path).size;
-  const buf = Buffer.alloc(1 << 20);
-  let carry = Buffer.alloc(0);
-  let offset = 0;
-  let goodBytes = 0;
-  let lineNo = 0;
-  const pending: { text: string; end: number; lineNo: number }[] = [];
-  try {
-    while (offset < size) {
-      const n = readSync(fd, buf, 0, buf.length, offset);
-      if (n === 0) break;
-      offset += n;
-      const data = Buffer.concat([carry, buf.subarray(0, n)]);
-      let start = 0;
-      let nl = data.indexOf(10, start);
-      const base = offset - data.length;
-      while (nl >= 0) {
-        pending.push({ text: data.subarray(start, nl).toString('utf8'), end: base + nl + 1, lineNo: ++lineNo });
-        start = nl + 1;
-        nl = data.indexOf(10, start);
-      }
-      carry = Buffer.from(data.subarray(start));
-      // all but the last complete line can be checked now; the last may be a torn write
-      while (pending.length > 1) goodBytes = checkLine(path, pending.shift()!, done);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const last = pending.shift();
-  // a torn write leaves either bytes after the last newline, or (never in practice) a bad last line
-  const partial = carry.length > 0 || (last !== undefined && !parses(last.text));
-  if (last && parses(last.text)) goodBytes = checkLine(path, last, done);
-  else if (last && carry.length > 0) checkLine(path, last, done);
-  return { done, goodBytes, partial };
-}
-
-function parses(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function checkLine(path: string, l: { text: string; end: number; lineNo: number }, done: Set<string>): number {
-  if (l.text.trim() === '') return l.end;
-  let row: unknown;
-  try {
-    row = JSON.parse(l.text);
-  } catch (e) {
-    throw new DsteerError(`${path}: line ${l.lineNo} is not JSON (${(e as Error).message}); only the last line may be partial`);
-  }
-  const key = (row as { key?: unknown } | null)?.key;
-  if (typeof key !== 'string') throw new DsteerError(`${path}: line ${l.lineNo} has no "key" field`);
-  done.add(key);
-  return l.end;
+  const r = scanJsonl(path, (row, lineNo) => {
+    const key = (row as { key?: unknown } | null)?.key;
+    if (typeof key !== 'string') throw new DsteerError(`${path}: line ${lineNo} has no "key" field`);
+    done.add(key);
+  });
+  return { done, goodBytes: r.validBytes, partial: r.tornTail };
 }
 
 async function loadPrompts(path: string, format: string, maxPrompts: number): Promise<{ prompts: SweepPrompt[]; format: PromptFormat }> {
