@@ -109,6 +109,25 @@ function stackVectors(m: Model, vectors: Map<string, SteeringVectors>): { setup:
   return { setup: { sites: [...siteIndex.keys()], vectors: stacked, preserveNorm: false }, table, siteIndex };
 }
 
+/**
+ * The end of a server-sent-event stream: waits for the job, then sends the closing events and
+ * `[DONE]`; a failed job sends an error event; a cancelled one (the client left) sends nothing.
+ */
+async function endStream(res: ServerResponse, send: (d: unknown) => void, done: Promise<JobResult>, closing: (out: JobResult) => unknown[]): Promise<void> {
+  let out: JobResult;
+  try {
+    out = await done;
+  } catch (e) {
+    send({ error: asApiError(e, null).body().error });
+    res.end();
+    return;
+  }
+  if (out.finish === 'cancelled') return;
+  for (const d of closing(out)) send(d);
+  send('[DONE]');
+  res.end();
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
@@ -342,19 +361,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     send = startSse(res);
     send(chunk({ role: 'assistant', content: '' }, null, null));
-    let out: JobResult;
-    try {
-      out = await done;
-    } catch (e) {
-      send({ error: asApiError(e, null).body().error });
-      res.end();
-      return;
-    }
-    if (out.finish === 'cancelled') return;
-    send(chunk({ content: detok.rest() }, r.topLogprobs !== null ? lps.splice(0) : null, finishReason(out)));
-    if (r.includeUsage) send({ ...base, object: 'chat.completion.chunk', choices: [], usage: usage(promptIds.length, out.ids.length) });
-    send('[DONE]');
-    res.end();
+    await endStream(res, send, done, (out) => [
+      chunk({ content: detok.rest() }, r.topLogprobs !== null ? lps.splice(0) : null, finishReason(out)),
+      ...(r.includeUsage ? [{ ...base, object: 'chat.completion.chunk', choices: [], usage: usage(promptIds.length, out.ids.length) }] : []),
+    ]);
   };
 
   const legacy = (h: Hosted, entries: { id: number; logprob: number | null; top: TokenLogprob[] | null }[], offset0: number): LegacyLogprobs => {
@@ -409,19 +419,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     send = startSse(res);
     if (r.echo) send(piece(echoText, promptEntries, null));
-    let out: JobResult;
-    try {
-      out = await done;
-    } catch (e) {
-      send({ error: asApiError(e, null).body().error });
-      res.end();
-      return;
-    }
-    if (out.finish === 'cancelled') return;
-    send(piece(detok.rest(), gen.splice(0), finishReason(out)));
-    if (r.includeUsage) send({ ...base, choices: [], usage: usage(promptIds.length, out.ids.length) });
-    send('[DONE]');
-    res.end();
+    await endStream(res, send, done, (out) => [
+      piece(detok.rest(), gen.splice(0), finishReason(out)),
+      ...(r.includeUsage ? [{ ...base, choices: [], usage: usage(promptIds.length, out.ids.length) }] : []),
+    ]);
   };
 
   const models = () => ({ object: 'list', data: [...hosted.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'dsteer' })) });
